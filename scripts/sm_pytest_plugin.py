@@ -1,0 +1,47 @@
+"""pytest plugin for the Service Model test command (loaded after pytest-odoo).
+
+- Tests tagged ``at_install`` already ran in Odoo's own runner while the test
+  database was installed (``--test-tags at_install/<addon>``): they are
+  deselected here so that every test runs exactly once.
+- ``HttpCase`` tests need Odoo's HTTP server; pytest-odoo stops the one it
+  starts, so a server thread is spawned once for the session when such a test
+  is collected.
+"""
+
+import pytest
+
+
+def _odoo_tags(item):
+    cls = getattr(item, "cls", None)
+    return getattr(cls, "test_tags", None) or set()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    selected, deselected = [], []
+    for item in items:
+        (deselected if "at_install" in _odoo_tags(item) else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.fixture(scope="session", autouse=True)
+def odoo_http_server(request, load_registry):
+    from odoo.tests.common import HttpCase
+
+    needs_http = any(
+        isinstance(getattr(item, "cls", None), type) and issubclass(item.cls, HttpCase)
+        for item in request.session.items
+    )
+    if not needs_http:
+        yield None
+        return
+    from odoo import http
+    from odoo.service import server
+
+    threaded = server.ThreadedServer(http.root)
+    threaded.http_spawn()
+    server.server = threaded  # HttpCase reads the port from it
+    yield threaded
+    threaded.httpd.shutdown()
+    server.server = None
