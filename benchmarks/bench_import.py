@@ -1,0 +1,242 @@
+"""Contractor date import benchmark: ours against Odoo's native import.
+
+    bash scripts/sm.sh bench import [--rows 50000] [--keep-db]
+
+Creates its own database (``sm_bench_import``, dropped at the end), with
+``--rows`` active service accounts whose external ids equal their property
+references, and one CSV file of new last-service dates for all of them
+(``id,last_service_date``, ISO dates a month old: every row creates a job).
+
+Each side runs in a forked process on the same starting data and rolls back
+at the end, so neither sees the other's writes:
+
+- native: ``base_import.import.execute_import`` loading the file onto
+  ``service.account`` in one call (the most favourable way to call it: the
+  web client sends batches and re-reads the file for each);
+- ours: ``service.import`` parse, validate (the preview, engine dry run) and
+  apply (engine, jobs created), as the background job runs it.
+
+Prints rows per second and peak memory (growth of the process's peak resident
+set during the run) for both, and the ratio.
+"""
+
+import argparse
+import csv
+import io
+import os
+import pickle
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import odoo
+from odoo import SUPERUSER_ID, api
+
+DB = "sm_bench_import"
+
+
+def rss_kb(field):
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss():
+    # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS.
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+def run_forked(function, *args):
+    """Run ``function(env, *args)`` in a child process on a fresh cursor,
+    roll back, and return (result, seconds, peak memory growth in MB)."""
+    odoo.sql_db.close_all()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_end)
+        status = 0
+        try:
+            registry = odoo.modules.registry.Registry(DB)
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
+                reset_peak_rss()
+                start_rss = rss_kb("VmRSS")
+                start = time.perf_counter()
+                result = function(env, *args)
+                env.flush_all()
+                seconds = time.perf_counter() - start
+                peak_mb = (rss_kb("VmHWM") - start_rss) / 1024
+                cr.rollback()
+            payload = pickle.dumps((result, seconds, peak_mb))
+        except BaseException as error:  # reported by the parent
+            payload = pickle.dumps(RuntimeError(repr(error)))
+            status = 1
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+        os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pickle.loads(pipe.read())
+    os.waitpid(pid, 0)
+    if isinstance(payload, Exception):
+        raise payload
+    return payload
+
+
+def build_data(env, rows):
+    """Active accounts PR-000001.. with external ids, a contractor; the CSV."""
+    today = env["res.company"]._service_today()
+    contractor = env["res.partner"].create(
+        {"name": "Bench Gas Ltd", "is_service_contractor": True, "service_auto_accept": "always"}
+    )
+    end_user = env["res.partner"].create({"name": "Bench Owner", "email": "owner@example.com"})
+    service_type = env["service.type"].create({"name": "Bench inspection", "interval_months": 12})
+    template = (
+        env["service.account"]
+        .with_context(tracking_disable=True)
+        .create(
+            {
+                "property_reference": "PR-000000",
+                "name": "Template",
+                "street": "1 High Street",
+                "city": "Leeds",
+                "end_user_id": end_user.id,
+                "contractor_id": contractor.id,
+                "service_type_id": service_type.id,
+            }
+        )
+    )
+    env.flush_all()
+    cr = env.cr
+    cr.execute(
+        """SELECT column_name FROM information_schema.columns
+            WHERE table_name = 'service_account' AND column_name NOT IN ('id', 'property_reference')"""
+    )
+    columns = [row[0] for row in cr.fetchall()]
+    column_list = ", ".join(f'"{name}"' for name in columns)
+    # Bulk set-up data: SQL, not the object under test.
+    cr.execute(
+        f"""INSERT INTO service_account (property_reference, {column_list})
+            SELECT 'PR-' || lpad(g::text, 6, '0'), {column_list}
+              FROM service_account, generate_series(1, %s) AS g
+             WHERE service_account.id = %s""",  # column names come from the catalogue
+        (rows, template.id),
+    )
+    cr.execute(
+        """UPDATE service_account SET stage = 'active', last_service_date = %s
+            WHERE property_reference != 'PR-000000'""",
+        (today - timedelta(days=400),),
+    )
+    cr.execute(
+        """INSERT INTO ir_model_data (module, name, model, res_id, noupdate)
+           SELECT '__import__', property_reference, 'service.account', id, FALSE
+             FROM service_account WHERE property_reference != 'PR-000000'"""
+    )
+    cr.execute("DELETE FROM service_account WHERE id = %s", (template.id,))
+    env.invalidate_all()
+    new_date = (today - timedelta(days=30)).isoformat()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "last_service_date"])
+    for number in range(1, rows + 1):
+        writer.writerow([f"PR-{number:06d}", new_date])
+    return contractor.id, buffer.getvalue().encode()
+
+
+def native_import(env, data):
+    importer = env["base_import.import"].create(
+        {
+            "res_model": "service.account",
+            "file": data,
+            "file_name": "dates.csv",
+            "file_type": "text/csv",
+        }
+    )
+    result = importer.execute_import(
+        ["id", "last_service_date"],
+        ["id", "last_service_date"],
+        {
+            "quoting": '"',
+            "separator": ",",
+            "has_headers": True,
+            "encoding": "utf-8",
+            "date_format": "%Y-%m-%d",
+            "datetime_format": "",
+            "float_thousand_separator": ",",
+            "float_decimal_separator": ".",
+            "fallback_values": {},
+            "name_create_enabled_fields": {},
+            "import_set_empty_fields": [],
+            "import_skip_records": [],
+        },
+    )
+    errors = [m for m in result.get("messages", []) if m.get("type") == "error"]
+    if errors:
+        raise RuntimeError(errors[:3])
+    return {"updated": len(result["ids"])}
+
+
+def our_import(env, contractor_id, data):
+    contractor = env["res.partner"].browse(contractor_id)
+    record = env["service.import"]._create_from_file(contractor, data, "dates.csv")
+    record._validate()
+    record._apply()
+    record.invalidate_recordset()
+    jobs = env["service.job"].search_count([("account_id.property_reference", "like", "PR-%")])
+    return {"created": record.created_count, "rejected": record.rejected_count, "jobs": jobs}
+
+
+def main():
+    arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    arguments.add_argument("--odoo-config", required=True)
+    arguments.add_argument("--rows", type=int, default=50000)
+    arguments.add_argument("--keep-db", action="store_true")
+    options = arguments.parse_args()
+
+    odoo_bin = os.path.join(os.environ.get("ODOO_SRC", "/opt/odoo-18.0"), "odoo-bin")
+    common = [sys.executable, odoo_bin, "-c", options.odoo_config, "-d", DB, "--log-level=warn"]
+    subprocess.run(["dropdb", "--if-exists", DB], check=True)
+    print(f"creating {DB} (service_model and base_import, no demo data)", flush=True)
+    subprocess.run(
+        [*common, "-i", "service_model,base_import", "--without-demo=all", "--stop-after-init"],
+        check=True,
+    )
+    try:
+        odoo.tools.config.parse_config(["-c", options.odoo_config, "-d", DB, "--log-level=warn"])
+        registry = odoo.modules.registry.Registry(DB)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
+            contractor_id, data = build_data(env, options.rows)
+            cr.commit()
+        print(f"{options.rows} accounts, file of {len(data) / 1024:.0f} KB", flush=True)
+
+        native, native_s, native_mb = run_forked(native_import, data)
+        ours, ours_s, ours_mb = run_forked(our_import, contractor_id, data)
+        if ours["created"] != options.rows or ours["jobs"] != options.rows:
+            raise RuntimeError(f"our import did not create every job: {ours}")
+        rows = options.rows
+        print(f"{'':28}{'rows/s':>10}{'seconds':>10}{'peak MB':>10}")
+        print(
+            f"{'native base_import':28}{rows / native_s:>10.0f}{native_s:>10.1f}{native_mb:>10.0f}  {native}"
+        )
+        print(
+            f"{'service.import (+ jobs)':28}{rows / ours_s:>10.0f}{ours_s:>10.1f}{ours_mb:>10.0f}  {ours}"
+        )
+        ratio = native_s / ours_s
+        print(f"ours / native: {ratio:.1f}x rows per second (target: 3x)")
+        return 0 if ratio >= 3 else 1
+    finally:
+        if not options.keep_db:
+            odoo.sql_db.close_all()
+            subprocess.run(["dropdb", "--if-exists", DB], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

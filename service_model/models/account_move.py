@@ -1,0 +1,49 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    service_billing_period_id = fields.Many2one(
+        "service.billing.period",
+        string="Billing Period",
+        index="btree_not_null",
+        readonly=True,
+        copy=False,
+        ondelete="restrict",
+        help="The subscription period this invoice bills.",
+    )
+    service_subscription_id = fields.Many2one(
+        related="service_billing_period_id.subscription_id", string="Subscription"
+    )
+
+    def init(self):
+        res = super().init()
+        # The database, not only the code, refuses to bill a period twice: at
+        # most one invoice per period that is not cancelled.
+        self.env.cr.execute(
+            SQL(
+                """CREATE UNIQUE INDEX IF NOT EXISTS account_move_service_billing_period_uniq
+                   ON account_move (service_billing_period_id)
+                   WHERE service_billing_period_id IS NOT NULL AND state != 'cancel'"""
+            )
+        )
+        return res
+
+    def _service_form_action(self):
+        """Open these invoices: the form for one, the list for several."""
+        action = {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "name": self.env._("Invoices"),
+            "context": {"default_move_type": "out_invoice"},
+        }
+        if len(self) == 1:
+            return dict(action, res_id=self.id, view_mode="form", views=[(False, "form")])
+        return dict(
+            action,
+            domain=[("id", "in", self.ids)],
+            view_mode="list,form",
+            views=[(False, "list"), (False, "form")],
+        )

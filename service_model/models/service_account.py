@@ -1,0 +1,668 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..lib import due_date as engine
+
+_logger = logging.getLogger(__name__)
+
+STAGES = [
+    ("draft", "Draft"),
+    ("onboarding", "Onboarding"),
+    ("active", "Active"),
+    ("suspended", "Suspended"),
+    ("cancelled", "Cancelled"),
+]
+OPEN_JOB_STATES = ("pending", "accepted", "in_progress")
+
+# Key data each stage needs, cumulative: what onboarding needs, activation needs too.
+ONBOARDING_FIELDS = ("property_reference", "street", "city", "end_user_id", "service_type_id")
+ACTIVATION_FIELDS = (
+    "contractor_id",
+    "cs_user_id",
+    "plan_product_id",
+    "plan_yearly_price",
+    "bill_to_partner_id",
+)
+
+
+class ServiceAccount(models.Model):
+    """A property under a service plan: the unit CS, Finance and contractors share.
+
+    Hooks other modules build on:
+
+    - :meth:`_apply_service_dates`: every new service date (import, portal,
+      manual entry) goes through the due-date engine here.
+    - :meth:`_on_job_completed`: called when one of its jobs is done.
+    - :meth:`_schedule_team_activity`: the hand-off to a team when an
+      automation switch is off.
+    """
+
+    _name = "service.account"
+    _description = "Service Account"
+    _inherit = ["mail.thread", "mail.activity.mixin", "service.glossary.mixin"]
+    _order = "property_reference"
+    _rec_names_search = ["property_reference", "name", "street", "city"]
+
+    name = fields.Char(string="Property Name", tracking=True)
+    property_reference = fields.Char(
+        string="Property Reference", required=True, index=True, copy=False, tracking=True
+    )
+    property_type = fields.Selection(
+        [
+            ("house", "House"),
+            ("flat", "Flat"),
+            ("commercial", "Commercial"),
+            ("other", "Other"),
+        ],
+        default="house",
+        required=True,
+    )
+    street = fields.Char()
+    street2 = fields.Char()
+    zip = fields.Char()
+    city = fields.Char()
+    state_id = fields.Many2one(
+        "res.country.state", string="State", domain="[('country_id', '=?', country_id)]"
+    )
+    country_id = fields.Many2one("res.country", string="Country")
+    end_user_id = fields.Many2one("res.partner", string="End User", tracking=True, index=True)
+    agency_id = fields.Many2one(
+        "res.partner",
+        string="Agency",
+        tracking=True,
+        index=True,
+        domain="[('is_service_agency', '=', True)]",
+    )
+    contractor_id = fields.Many2one(
+        "res.partner",
+        string="Contractor",
+        tracking=True,
+        index=True,
+        domain="[('is_service_contractor', '=', True)]",
+    )
+    service_type_id = fields.Many2one("service.type", string="Service Type", tracking=True)
+    plan_product_id = fields.Many2one(
+        "product.product",
+        string="Plan Product",
+        compute="_compute_plan_product_id",
+        store=True,
+        readonly=False,
+        tracking=True,
+    )
+    plan_yearly_price = fields.Monetary(string="Yearly Price", tracking=True)
+    plan_term_years = fields.Integer(
+        string="Term (Years)", default=5, tracking=True, help="0 bills every year until cancelled."
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    bill_to = fields.Selection(
+        [("end_user", "End user"), ("agency", "Agency")],
+        string="Bill To",
+        default="end_user",
+        required=True,
+        tracking=True,
+    )
+    bill_to_partner_id = fields.Many2one(
+        "res.partner", string="Bill-To Party", compute="_compute_bill_to_partner_id", store=True
+    )
+    cs_user_id = fields.Many2one(
+        "res.users",
+        string="CS Owner",
+        default=lambda self: self.env.user,
+        tracking=True,
+        index=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    stage = fields.Selection(
+        STAGES,
+        default="draft",
+        required=True,
+        tracking=True,
+        index=True,
+        copy=False,
+        group_expand=True,
+    )
+    stage_date = fields.Datetime(string="In Stage Since", default=fields.Datetime.now, copy=False)
+    last_service_date = fields.Date(
+        string="Last Service", tracking=True, copy=False, help="The anchor of the current cycle."
+    )
+    job_ids = fields.One2many("service.job", "account_id", string="Jobs")
+    job_count = fields.Integer(compute="_compute_job_stats")
+    open_job_id = fields.Many2one("service.job", string="Open Job", compute="_compute_job_stats")
+    next_due_date = fields.Date(string="Next Due", compute="_compute_job_stats")
+    checklist_item_ids = fields.One2many(
+        "service.account.checklist.item", "account_id", string="Checklist"
+    )
+    stage_log_ids = fields.One2many(
+        "service.account.stage.log", "account_id", string="Stage History"
+    )
+    completeness = fields.Float(
+        compute="_compute_completeness", help="Share of the key data and checklist done."
+    )
+    missing_items = fields.Text(compute="_compute_completeness", string="Missing")
+    notes = fields.Html()
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+
+    _sql_constraints = [
+        (
+            "property_reference_company_unique",
+            "UNIQUE(property_reference, company_id)",
+            "Another service account already has this property reference.",
+        ),
+        ("plan_term_not_negative", "CHECK(plan_term_years >= 0)", "The term cannot be negative."),
+        (
+            "plan_price_not_negative",
+            "CHECK(plan_yearly_price >= 0)",
+            "The yearly price cannot be negative.",
+        ),
+    ]
+
+    # -- computes ------------------------------------------------------------------
+
+    @api.depends("property_reference", "name", "street", "city")
+    def _compute_display_name(self):
+        for account in self:
+            place = account.name or ", ".join(filter(None, [account.street, account.city]))
+            account.display_name = " · ".join(filter(None, [account.property_reference, place]))
+
+    @api.depends("service_type_id")
+    def _compute_plan_product_id(self):
+        for account in self:
+            if account.service_type_id.product_id and not account.plan_product_id:
+                account.plan_product_id = account.service_type_id.product_id
+
+    @api.depends("bill_to", "end_user_id", "agency_id")
+    def _compute_bill_to_partner_id(self):
+        for account in self:
+            account.bill_to_partner_id = (
+                account.agency_id if account.bill_to == "agency" else account.end_user_id
+            )
+
+    @api.depends("job_ids.state", "job_ids.due_date")
+    def _compute_job_stats(self):
+        counts = dict(
+            self.env["service.job"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        open_jobs = self.env["service.job"].search_fetch(
+            [("account_id", "in", self.ids), ("state", "in", OPEN_JOB_STATES)],
+            ["account_id", "due_date"],
+        )
+        open_by_account = {job.account_id: job for job in open_jobs}
+        for account in self:
+            job = open_by_account.get(account, self.env["service.job"])
+            account.job_count = counts.get(account, 0)
+            account.open_job_id = job
+            account.next_due_date = job.due_date
+
+    @api.depends(
+        *ONBOARDING_FIELDS,
+        *ACTIVATION_FIELDS,
+        "end_user_id.email",
+        "end_user_id.phone",
+        "checklist_item_ids.done",
+    )
+    def _compute_completeness(self):
+        for account in self:
+            missing = account._missing_for_stage("active")
+            total = (
+                len(ONBOARDING_FIELDS)
+                + len(ACTIVATION_FIELDS)
+                + 1
+                + len(account.checklist_item_ids)
+            )
+            account.completeness = 100.0 * (total - len(missing)) / total
+            account.missing_items = "\n".join(missing)
+
+    # -- activation gate -----------------------------------------------------------
+
+    def _missing_for_stage(self, stage):
+        """Names of what ``stage`` still needs on this account, in the user's language."""
+        self.ensure_one()
+        fnames = list(ONBOARDING_FIELDS)
+        if stage == "active":
+            fnames += ACTIVATION_FIELDS
+        descriptions = self.fields_get(fnames, ["string"])
+        missing = []
+        for fname in fnames:
+            if not self[fname]:
+                if fname == "bill_to_partner_id" and self.bill_to == "agency":
+                    missing.append(self.env._("Bill-to party (the agency)"))
+                else:
+                    missing.append(descriptions[fname]["string"])
+        if stage == "active":
+            if not (self.end_user_id.email or self.end_user_id.phone):
+                missing.append(self.env._("End user email or phone"))
+            team_labels = dict(
+                self.env["service.checklist.template"]
+                ._fields["team"]
+                ._description_selection(self.env)
+            )
+            for item in self.checklist_item_ids.filtered(lambda i: not i.done):
+                missing.append(
+                    self.env._(
+                        "Checklist (%(team)s): %(item)s",
+                        team=team_labels.get(item.team),
+                        item=item.name,
+                    )
+                )
+        return missing
+
+    def _check_stage_gate(self, stage):
+        problems = []
+        for account in self:
+            missing = account._missing_for_stage(stage)
+            if missing:
+                problems.append(
+                    self.env._(
+                        "%(account)s cannot move to %(stage)s; missing:\n%(missing)s",
+                        account=account.display_name,
+                        stage=dict(self._fields["stage"]._description_selection(self.env))[stage],
+                        missing="\n".join(f"- {item}" for item in missing),
+                    )
+                )
+        if problems:
+            raise UserError("\n\n".join(problems))
+
+    # -- CRUD ----------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("stage", "draft") not in ("draft", "onboarding"):
+                raise UserError(
+                    self.env._("A new service account starts as a draft or in onboarding.")
+                )
+        accounts = super().create(vals_list)
+        for stage in ("onboarding",):
+            accounts.filtered(lambda a, s=stage: a.stage == s)._check_stage_gate(stage)
+        accounts._log_stage_change()
+        accounts.filtered(lambda a: a.stage == "onboarding")._copy_checklist()
+        return accounts
+
+    def write(self, vals):
+        new_stage = vals.get("stage")
+        if new_stage:
+            moving = self.filtered(lambda a: a.stage != new_stage)
+            if new_stage in ("onboarding", "active"):
+                # the checklist must exist before the gate can judge it
+                moving._copy_checklist()
+                moving._check_stage_gate(new_stage)
+            vals = dict(vals, stage_date=fields.Datetime.now())
+            moving._close_stage_log()
+        result = super().write(vals)
+        if new_stage:
+            moving._log_stage_change()
+        if {"property_reference", "street", "city"} & set(vals) and self.filtered(
+            lambda a: a.stage == "active"
+        ):
+            # key data may never be emptied on an active account
+            self.filtered(lambda a: a.stage == "active")._check_stage_gate("onboarding")
+        return result
+
+    def _log_stage_change(self):
+        self.env["service.account.stage.log"].create(
+            [
+                {
+                    "account_id": account.id,
+                    "stage": account.stage,
+                    "date_start": fields.Datetime.now(),
+                }
+                for account in self
+            ]
+        )
+
+    def _close_stage_log(self):
+        open_logs = self.env["service.account.stage.log"].search(
+            [("account_id", "in", self.ids), ("date_end", "=", False)]
+        )
+        open_logs.date_end = fields.Datetime.now()
+
+    def _copy_checklist(self):
+        """Copy the active checklist templates onto accounts that have none yet."""
+        templates = self.env["service.checklist.template"].search([])
+        vals_list = []
+        for account in self.filtered(lambda a: not a.checklist_item_ids):
+            vals_list += [
+                {
+                    "account_id": account.id,
+                    "template_id": t.id,
+                    "name": t.name,
+                    "team": t.team,
+                    "sequence": t.sequence,
+                }
+                for t in templates
+                if not t.company_id or t.company_id == account.company_id
+            ]
+        self.env["service.account.checklist.item"].create(vals_list)
+
+    # -- stage actions ---------------------------------------------------------------
+
+    def action_start_onboarding(self):
+        self.filtered(lambda a: a.stage == "draft").write({"stage": "onboarding"})
+        self._copy_checklist()
+        return True
+
+    def action_activate(self):
+        to_activate = self.filtered(lambda a: a.stage in ("draft", "onboarding", "suspended"))
+        to_activate._copy_checklist()
+        to_activate.write({"stage": "active"})
+        to_activate._on_activated()
+        return True
+
+    def action_suspend(self):
+        self.filtered(lambda a: a.stage == "active").write({"stage": "suspended"})
+        return True
+
+    def action_cancel(self):
+        accounts = self.filtered(lambda a: a.stage != "cancelled")
+        open_jobs = accounts.job_ids.filtered(lambda j: j.state in OPEN_JOB_STATES)
+        open_jobs.write({"state": "cancelled"})
+        accounts.write({"stage": "cancelled"})
+        return True
+
+    def action_reset_to_draft(self):
+        self.filtered(lambda a: a.stage == "cancelled").write({"stage": "draft"})
+        return True
+
+    def _on_activated(self):
+        """Row 10: a service date stored while inactive becomes a job now."""
+        waiting = self.filtered(lambda a: a.last_service_date and not a.open_job_id)
+        waiting._create_jobs_from_anchors()
+
+    def action_create_job(self):
+        """The manual step when automatic job creation is off."""
+        self.ensure_one()
+        if self.stage != "active":
+            raise UserError(self.env._("Activate the account before creating its job."))
+        if not self.last_service_date:
+            raise UserError(
+                self.env._("Record the last service date first: the due date follows from it.")
+            )
+        if self.open_job_id:
+            raise UserError(
+                self.env._(
+                    "This account already has an open job: %(job)s.",
+                    job=self.open_job_id.display_name,
+                )
+            )
+        self._create_jobs_from_anchors(force=True)
+        self.activity_ids.filtered(
+            lambda a: a.activity_type_id
+            == self.env.ref("service_model.mail_activity_type_service_step")
+        ).action_feedback(feedback=self.env._("Job created."))
+        return self.action_view_jobs()
+
+    def action_view_jobs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("service_model.service_job_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    def action_record_service_date(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Record a Service Date"),
+            "res_model": "service.date.entry.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
+    # -- the due-date engine, orchestrated ----------------------------------------------
+
+    def _engine_policies(self, today):
+        """One engine policy per (company, service type) of these accounts."""
+        policies = {}
+        for account in self:
+            key = (account.company_id, account.service_type_id)
+            if key not in policies:
+                company, service_type = key
+                horizon = 12 * (company.service_plausibility_years or 5)
+                policies[key] = self.env["service.type"]._service_policy(
+                    service_type,
+                    company,
+                    engine.add_months(today, -horizon),
+                    engine.add_months(today, (service_type.interval_months or 12) + 12),
+                )
+        return policies
+
+    def _create_jobs_from_anchors(self, force=False):
+        """Create the open job of each account from its anchor, in one batch.
+
+        Accounts that are not active, have no anchor or already have an open
+        job are left alone. With automatic job creation off (and not
+        ``force``), an activity asks CS to create the job instead.
+        The number of queries does not grow with the number of accounts.
+        """
+        self.fetch(
+            [
+                "company_id",
+                "service_type_id",
+                "contractor_id",
+                "last_service_date",
+                "stage",
+                "cs_user_id",
+            ]
+        )
+        candidates = self.filtered(lambda a: a.stage == "active" and a.last_service_date)
+        if not candidates:
+            return self.env["service.job"]
+        has_open = {
+            account
+            for [account] in self.env["service.job"]._read_group(
+                [("account_id", "in", candidates.ids), ("state", "in", OPEN_JOB_STATES)],
+                ["account_id"],
+            )
+        }
+        candidates = candidates.filtered(lambda a: a not in has_open)
+        if not force:
+            manual = candidates.filtered(lambda a: not a.company_id.service_auto_create_jobs)
+            manual._schedule_manual_step(
+                "job_creation",
+                self.env._("Create the job"),
+                self.env._(
+                    "A service date is recorded and automatic job creation is off: create the job."
+                ),
+            )
+            candidates -= manual
+        if not candidates:
+            return self.env["service.job"]
+        return self.env["service.job"]._create_from_engine(
+            [(account, account.last_service_date) for account in candidates],
+            candidates._engine_policies_today(),
+        )
+
+    def _engine_policies_today(self):
+        """(policies, today) for these accounts: today in the user's timezone."""
+        today = self.env["res.company"]._service_today()
+        return self._engine_policies(today), today
+
+    @api.model
+    def _apply_service_dates(self, entries, allow_backdating=False, dry_run=False):
+        """Apply new last-service dates through the due-date engine (rows 5-10).
+
+        :param entries: list of dicts ``{"account": record, "service_date": date,
+            "line": int or None}``; an account appears at most once (the import
+            merges duplicates, row 11, before calling this).
+        :param allow_backdating: accept dates older than the current anchor (row 9)
+        :param dry_run: decide and report, write nothing (previews)
+        :return: one dict per entry, same order: ``line``, ``account``,
+            ``old_date``, ``new_date``, ``outcome`` (created, updated,
+            unchanged, stored, conflict, rejected), ``reason`` (translated
+            sentence) and ``job`` (the created or affected job, if any)
+        """
+        Job = self.env["service.job"]
+        accounts = self.browse([entry["account"].id for entry in entries])
+        if not accounts:
+            return []
+        accounts.fetch(
+            ["company_id", "service_type_id", "contractor_id", "last_service_date", "stage"]
+        )
+        policies, today = accounts._engine_policies_today()
+        open_jobs = Job.search_fetch(
+            [("account_id", "in", accounts.ids), ("state", "in", OPEN_JOB_STATES)],
+            ["account_id", "state", "due_date", "anchor_date"],
+        )
+        open_by_account = {job.account_id.id: job for job in open_jobs}
+        reasons = {
+            engine.FUTURE: self.env._("service date in the future"),
+            engine.IMPLAUSIBLE: self.env._("implausible date: older than the plausibility limit"),
+            engine.REGRESSION: self.env._("date regression: older than the last service date"),
+        }
+        results, new_anchors, to_create, to_update, conflicts = [], {}, [], [], []
+        for entry in entries:
+            account, service_date = entry["account"], entry["service_date"]
+            account = accounts.browse(account.id)
+            job = open_by_account.get(account.id, Job)
+            decision = engine.decide_anchor(
+                service_date,
+                today,
+                policies[(account.company_id, account.service_type_id)],
+                current_anchor=account.last_service_date or None,
+                account_active=account.stage == "active",
+                open_job_state=job.state or None,
+                allow_backdating=allow_backdating,
+                create_jobs=account.company_id.service_auto_create_jobs,
+            )
+            result = {
+                "line": entry.get("line"),
+                "account": account,
+                "old_date": account.last_service_date or False,
+                "new_date": service_date,
+                "outcome": decision.outcome,
+                "reason": reasons.get(decision.reason, ""),
+                "job": job,
+                "due_date": decision.due.due_date if decision.due else False,
+            }
+            if decision.outcome == engine.STORED:
+                result["reason"] = (
+                    self.env._(
+                        "account not active: the date is kept, the job follows on activation"
+                    )
+                    if account.stage != "active"
+                    else self.env._("automatic job creation is off: CS creates the job")
+                )
+            elif decision.outcome == engine.CONFLICT:
+                result["reason"] = self.env._("the open job is in progress: flagged for CS")
+            results.append(result)
+            if decision.changes_anchor:
+                new_anchors[account.id] = service_date
+            if decision.outcome == engine.CREATED:
+                to_create.append((account, service_date, result))
+            elif decision.outcome == engine.UPDATED:
+                to_update.append((job, service_date, decision.due))
+            elif decision.outcome == engine.CONFLICT:
+                conflicts.append((job, service_date))
+        if dry_run:
+            return results
+        self._set_anchors(new_anchors)
+        if to_create:
+            jobs = Job._create_from_engine(
+                [(acc, date) for acc, date, _r in to_create], (policies, today)
+            )
+            for (_acc, _date, result), job in zip(to_create, jobs, strict=True):
+                result["job"] = job
+        Job._reschedule_from_engine(to_update)
+        Job._flag_conflicts(conflicts)
+        stored_manual = accounts.browse(
+            [
+                r["account"].id
+                for r in results
+                if r["outcome"] == engine.STORED and r["account"].stage == "active"
+            ]
+        )
+        stored_manual._schedule_manual_step(
+            "job_creation",
+            self.env._("Create the job"),
+            self.env._(
+                "A service date is recorded and automatic job creation is off: create the job."
+            ),
+        )
+        return results
+
+    def _set_anchors(self, anchors):
+        """Write new last-service dates ``{account_id: date}`` in one statement."""
+        if not anchors:
+            return
+        self.env["service.account"].flush_model(["last_service_date"])
+        ids, dates = zip(*anchors.items(), strict=False)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE service_account AS a
+                      SET last_service_date = v.service_date, write_uid = %s, write_date = %s
+                     FROM unnest(%s::int4[], %s::date[]) AS v(id, service_date)
+                    WHERE a.id = v.id""",
+                self.env.uid,
+                self.env.cr.now(),
+                list(ids),
+                list(dates),
+            )
+        )
+        self.browse(ids).invalidate_recordset(["last_service_date", "write_uid", "write_date"])
+
+    # -- hand-offs ----------------------------------------------------------------------
+
+    def _schedule_team_activity(self, team, summary, note=None, date_deadline=None, user=None):
+        """Hand a step to ``team``: an activity on each account for its owner.
+
+        The owner is ``user`` when given, else the team's user in Settings;
+        for CS (and when a team has no owner) the account's CS owner; else
+        the current user.
+        """
+        activity_type = self.env.ref("service_model.mail_activity_type_service_step")
+        vals_list = []
+        for account in self:
+            owner = (
+                user
+                or (account.company_id._service_team_user(team) if team != "cs" else None)
+                or account.cs_user_id
+                or self.env.user
+            )
+            vals_list.append(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id(self._name),
+                    "res_id": account.id,
+                    "activity_type_id": activity_type.id,
+                    "summary": summary,
+                    "note": note,
+                    "user_id": owner.id,
+                    "date_deadline": date_deadline or fields.Date.context_today(self),
+                }
+            )
+        return self.env["mail.activity"].create(vals_list)
+
+    def _schedule_manual_step(self, code, summary, note=None):
+        """The activity of a manual step of the register, for its owning team."""
+        if not self:
+            return self.env["mail.activity"]
+        step = self.env["service.manual.step"].search([("code", "=", code)], limit=1)
+        return self._schedule_team_activity(
+            step.team or "cs", summary, note, user=step.user_id or None
+        )
+
+    def _on_job_completed(self, job):
+        """Hook: ``job`` of this account is done (billing builds on it)."""
+        self.ensure_one()
+        return job
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def _stage_durations(self):
+        """Days spent in each stage: ``{stage: days}`` (the open stage counts until now)."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        durations = dict.fromkeys(dict(STAGES), 0.0)
+        for log in self.stage_log_ids:
+            end = log.date_end or now
+            durations[log.stage] += (end - log.date_start) / timedelta(days=1)
+        return durations

@@ -1,0 +1,519 @@
+import logging
+import time
+
+import psycopg2.errors
+from dateutil.relativedelta import relativedelta
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..lib import billing_schedule as schedule
+
+_logger = logging.getLogger(__name__)
+
+# Periods planned ahead of the last invoiced one when the term runs until
+# cancelled, so that the schedule and the forecast show the coming years.
+FORECAST_YEARS = 5
+# Subscriptions billed per transaction by the polling cron.
+BILLING_BATCH_SIZE = 100
+# Seconds one cron call may bill before handing over to the next call.
+BILLING_TIME_BUDGET = 240
+
+
+class ServiceSubscription(models.Model):
+    """A multi-year service plan being billed, one invoice per yearly period.
+
+    The billing rule lives in :mod:`..lib.billing_schedule`; this model
+    orchestrates it: it plans the ledger (``service.billing.period``), issues
+    invoices for the periods that are due, and runs the polling queue.
+
+    Entry points other modules call:
+
+    - :meth:`_create_from_jobs`: the subscriptions of newly completed accounts.
+    - :meth:`_invoice_periods`: invoice given ledger rows (year 1, re-bills).
+    - :meth:`_bill_due_queue`: the polling queue (the cron and its tests).
+    """
+
+    _name = "service.subscription"
+    _description = "Service Subscription"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "date_start desc, id desc"
+
+    name = fields.Char(
+        compute="_compute_name", store=True, readonly=False, required=True, precompute=True
+    )
+    account_id = fields.Many2one(
+        "service.account", string="Service Account", required=True, index=True, ondelete="restrict"
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    partner_id = fields.Many2one("res.partner", string="Bill To", required=True, tracking=True)
+    product_id = fields.Many2one("product.product", string="Plan", required=True, tracking=True)
+    amount = fields.Monetary(string="Yearly Price", tracking=True)
+    term_years = fields.Integer(
+        string="Term (Years)", default=5, tracking=True, help="0 bills every year until cancelled."
+    )
+    date_start = fields.Date(string="Start", required=True, tracking=True)
+    date_cancel = fields.Date(string="Cancelled On", readonly=True, copy=False, tracking=True)
+    state = fields.Selection(
+        [("draft", "Draft"), ("active", "Active"), ("cancelled", "Cancelled")],
+        default="draft",
+        required=True,
+        tracking=True,
+        index=True,
+        copy=False,
+    )
+    billing_period_ids = fields.One2many(
+        "service.billing.period", "subscription_id", string="Billing Schedule"
+    )
+    next_billing_date = fields.Date(
+        compute="_compute_next_billing_date",
+        store=True,
+        help="Start of the next period the polling cron invoices (year 2 onwards).",
+    )
+    billing_error = fields.Text(readonly=True, copy=False, tracking=True)
+    billing_error_date = fields.Datetime(
+        readonly=True, copy=False, help="Set when billing failed: the cron skips it until retried."
+    )
+    invoice_count = fields.Integer(compute="_compute_invoice_count")
+
+    _sql_constraints = [
+        ("term_not_negative", "CHECK(term_years >= 0)", "The term cannot be negative."),
+        ("amount_not_negative", "CHECK(amount >= 0)", "The yearly price cannot be negative."),
+    ]
+
+    def init(self):
+        # The polling queue: only active, error-free subscriptions, by date.
+        self.env.cr.execute(
+            SQL(
+                """CREATE INDEX IF NOT EXISTS service_subscription_billing_queue_idx
+                   ON service_subscription (next_billing_date, id)
+                   WHERE state = 'active' AND billing_error_date IS NULL"""
+            )
+        )
+
+    # -- computes ------------------------------------------------------------------------
+
+    @api.depends("account_id.property_reference", "product_id")
+    def _compute_name(self):
+        for sub in self:
+            sub.name = " - ".join(
+                filter(None, [sub.account_id.property_reference, sub.product_id.name])
+            )
+
+    @api.depends("state", "billing_period_ids.state", "billing_period_ids.date_start")
+    def _compute_next_billing_date(self):
+        for sub in self:
+            planned = sub.billing_period_ids.filtered(
+                lambda p: p.state == "planned" and p.sequence >= 2
+            )
+            sub.next_billing_date = (
+                min(planned.mapped("date_start")) if sub.state == "active" and planned else False
+            )
+
+    def _compute_invoice_count(self):
+        counts = dict(
+            self.env["account.move"]._read_group(
+                [("service_billing_period_id.subscription_id", "in", self.ids)],
+                ["service_billing_period_id"],
+                ["__count"],
+            )
+        )
+        per_sub = dict.fromkeys(self.ids, 0)
+        for period, count in counts.items():
+            per_sub[period.subscription_id.id] += count
+        for sub in self:
+            sub.invoice_count = per_sub.get(sub.id, 0)
+
+    # -- the ledger --------------------------------------------------------------------
+
+    def _plan_periods(self, today=None):
+        """Create the missing ledger rows of these subscriptions, in one batch.
+
+        The whole term is planned; a term that runs until cancelled is planned
+        FORECAST_YEARS ahead of today (or of its start). Cancelled
+        subscriptions plan nothing past their cancellation date.
+        """
+        today = today or fields.Date.context_today(self)
+        last_planned = self._last_sequences()
+        vals_list = []
+        for sub in self:
+            horizon = max(today, sub.date_start) + relativedelta(years=FORECAST_YEARS)
+            vals_list += [
+                {
+                    "subscription_id": sub.id,
+                    "sequence": period.sequence,
+                    "date_start": period.date_start,
+                    "date_end": period.date_end,
+                    "amount": sub.amount,
+                }
+                for period in schedule.due_periods(
+                    sub.date_start,
+                    sub.term_years,
+                    horizon,
+                    billed_up_to=last_planned.get(sub.id, 0),
+                    date_cancel=sub.date_cancel or None,
+                )
+            ]
+        return self.env["service.billing.period"].create(vals_list)
+
+    def _last_sequences(self):
+        """``{subscription id: highest planned sequence}``, in one query."""
+        if not self.ids:
+            return {}
+        groups = self.env["service.billing.period"]._read_group(
+            [("subscription_id", "in", self.ids)], ["subscription_id"], ["sequence:max"]
+        )
+        return {sub.id: last for sub, last in groups}
+
+    def _due_periods(self, today, first_sequence=1):
+        """Ledger rows of these subscriptions that are due on ``today`` and not invoiced."""
+        return self.env["service.billing.period"].search(
+            [
+                ("subscription_id", "in", self.ids),
+                ("state", "=", "planned"),
+                ("sequence", ">=", first_sequence),
+                ("date_start", "<=", today),
+            ],
+            order="subscription_id, sequence",
+        )
+
+    # -- invoicing ---------------------------------------------------------------------
+
+    def _billing_journal(self, company):
+        journal = company.service_billing_journal_id
+        if not journal:
+            journal = self.env["account.journal"].search(
+                [
+                    ("type", "=", "sale"),
+                    *self.env["account.journal"]._check_company_domain(company),
+                ],
+                limit=1,
+            )
+        if not journal:
+            raise UserError(
+                self.env._(
+                    "%(company)s has no sales journal: set the service billing journal in Settings.",
+                    company=company.name,
+                )
+            )
+        return journal
+
+    def _invoice_periods(self, periods):
+        """Issue one customer invoice per ledger row in ``periods``, in one batch.
+
+        Each invoice has one line ("Plan - year n, start to end"), is dated at
+        the period start (or the first open day after the lock date) and is
+        posted when Settings say so. Returns the invoices.
+        """
+        if not periods:
+            return self.env["account.move"]
+        vals_list = []
+        journals, lock_dates = {}, {}
+        for period in periods:
+            sub = period.subscription_id
+            company = sub.company_id
+            if company not in journals:
+                journals[company] = self._billing_journal(company)
+                lock_dates[company] = company._get_user_fiscal_lock_date(
+                    journals[company], ignore_exceptions=True
+                )
+            vals_list.append(
+                {
+                    "move_type": "out_invoice",
+                    "company_id": company.id,
+                    "journal_id": journals[company].id,
+                    "partner_id": sub.partner_id.id,
+                    "invoice_date": schedule.first_open_date(
+                        period.date_start, lock_dates[company]
+                    ),
+                    "invoice_origin": sub.name,
+                    "service_billing_period_id": period.id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": sub.product_id.id,
+                                "name": period._invoice_line_label(),
+                                "quantity": 1.0,
+                                "price_unit": period.amount,
+                            }
+                        )
+                    ],
+                }
+            )
+        moves = (
+            self.env["account.move"]
+            .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+            .create(vals_list)
+        )
+        to_post = moves.filtered(lambda m: m.company_id.service_billing_post_invoices)
+        if to_post:
+            to_post._post(soft=False)
+        return moves
+
+    def _bill_due_periods(self, today, first_sequence=1):
+        """Plan and invoice every due period of these subscriptions (a catch-up bills several)."""
+        self._plan_periods(today)
+        return self._invoice_periods(self._due_periods(today, first_sequence))
+
+    def _bill_isolated(self, today, first_sequence=2):
+        """Bill these subscriptions; one that fails is recorded and left out, the others bill.
+
+        The batch is tried at once in a savepoint; on failure, each
+        subscription is tried in its own savepoint and the failing ones get
+        their error and its date, which takes them out of the queue.
+        """
+        try:
+            with self.env.cr.savepoint():
+                return self._bill_due_periods(today, first_sequence)
+        except Exception:  # isolated below, one subscription at a time
+            _logger.info("billing batch failed, retrying %s subscriptions one by one", len(self))
+        moves = self.env["account.move"]
+        failed = {}
+        for sub in self:
+            try:
+                with self.env.cr.savepoint():
+                    moves |= sub._bill_due_periods(today, first_sequence)
+            except Exception as error:  # any failure is recorded on the subscription
+                _logger.warning("billing subscription %s failed: %s", sub.id, error)
+                failed[sub] = str(error) or error.__class__.__name__
+        for sub, message in failed.items():
+            sub.write({"billing_error": message, "billing_error_date": fields.Datetime.now()})
+        return moves
+
+    # -- the polling queue -----------------------------------------------------------------
+
+    def _billing_queue_domain(self, today):
+        return [
+            ("state", "=", "active"),
+            ("billing_error_date", "=", False),
+            ("next_billing_date", "<=", today),
+            ("company_id.service_billing_polling", "=", True),
+        ]
+
+    def _lock_due_batch(self, today, batch_size):
+        """Ids of up to ``batch_size`` due subscriptions, locked for this transaction.
+
+        SKIP LOCKED lets several workers share the queue: each takes rows the
+        others have not locked. Must run first in its transaction: under
+        REPEATABLE READ a row another worker billed since the snapshot raises a
+        serialization failure, answered by a fresh transaction.
+        """
+        company_ids = (
+            self.env["res.company"].sudo().search([("service_billing_polling", "=", True)]).ids
+        )
+        if not company_ids:
+            return []
+        self.env.flush_all()
+        query = SQL(
+            """SELECT id FROM service_subscription
+                WHERE state = 'active' AND billing_error_date IS NULL
+                  AND next_billing_date <= %s AND company_id = ANY(%s)
+             ORDER BY next_billing_date, id
+                LIMIT %s
+           FOR UPDATE SKIP LOCKED""",
+            today,
+            company_ids,
+            batch_size,
+        )
+        self.env.cr.execute(query)
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _bill_due_queue(
+        self,
+        today=None,
+        batch_size=BILLING_BATCH_SIZE,
+        commit=True,
+        max_batches=None,
+        time_budget=None,
+    ):
+        """Invoice every period that has come due for years 2..N, batch by batch.
+
+        Each batch locks its subscriptions (SKIP LOCKED), bills them with
+        failures isolated, reports progress to the cron and, with ``commit``,
+        commits. Stops when the queue is empty, after ``max_batches`` or
+        ``time_budget`` seconds, and then re-triggers the cron if work remains.
+        Returns the number of subscriptions processed.
+        """
+        today = today or fields.Date.context_today(self)
+        started = time.monotonic()
+        done = batches = 0
+        while max_batches is None or batches < max_batches:
+            try:
+                ids = self._lock_due_batch(today, batch_size)
+            except psycopg2.errors.SerializationFailure:
+                if not commit:
+                    raise
+                self.env.cr.rollback()  # nothing of ours is pending: retry on a fresh snapshot
+                continue
+            if not ids:
+                break
+            self.browse(ids)._bill_isolated(today)
+            done += len(ids)
+            batches += 1
+            remaining = self.search_count(self._billing_queue_domain(today))
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            if commit:
+                # one transaction per batch: billed periods survive a later failure
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+                self.env.invalidate_all()  # keeps memory flat whatever the queue length
+            if time_budget and time.monotonic() - started > time_budget:
+                break
+        if self.search_count(self._billing_queue_domain(today), limit=1):
+            cron = self.env.ref("service_model.service_billing_cron", raise_if_not_found=False)
+            if cron:
+                cron._trigger()
+        return done
+
+    @api.model
+    def _cron_bill_due_periods(self):
+        """The polling cron: bill what has come due, then hand over to the next call."""
+        self._bill_due_queue(time_budget=BILLING_TIME_BUDGET)
+
+    # -- creation from the workflow -------------------------------------------------------
+
+    @api.model
+    def _prepare_from_account(self, account, date_start):
+        return {
+            "account_id": account.id,
+            "partner_id": account.bill_to_partner_id.id,
+            "product_id": account.plan_product_id.id,
+            "amount": account.plan_yearly_price,
+            "term_years": account.plan_term_years,
+            "date_start": date_start,
+        }
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_activate(self):
+        """Activate: plan the schedule and, with the billing trigger on, invoice year 1 now."""
+        drafts = self.filtered(lambda s: s.state == "draft")
+        for sub in drafts:
+            if not (sub.partner_id and sub.product_id and sub.amount > 0):
+                raise UserError(
+                    self.env._(
+                        "%(subscription)s needs a bill-to party, a plan and a yearly price above zero "
+                        "before it can be activated.",
+                        subscription=sub.display_name,
+                    )
+                )
+        drafts.write({"state": "active"})
+        today = fields.Date.context_today(self)
+        drafts._plan_periods(today)
+        automatic = drafts.filtered(lambda s: s.company_id.service_billing_trigger)
+        if automatic:
+            automatic._invoice_periods(automatic._due_periods(today))
+        manual = drafts - automatic
+        for sub in manual:
+            sub.account_id._schedule_team_activity(
+                "finance",
+                self.env._("Issue the year-1 invoice"),
+                self.env._(
+                    "Subscription %(subscription)s is active and automatic year-1 invoicing is off: "
+                    "issue its first invoice with Bill Due Periods.",
+                    subscription=sub.display_name,
+                ),
+            )
+        return True
+
+    def action_bill_due_periods(self):
+        """Finance's manual step: invoice every due period now, year 1 included."""
+        active = self.filtered(lambda s: s.state == "active")
+        if not active:
+            raise UserError(self.env._("Only active subscriptions are billed."))
+        moves = active._bill_due_periods(fields.Date.context_today(self))
+        if not moves:
+            raise UserError(
+                self.env._("Nothing is due: every period that has started is invoiced.")
+            )
+        return moves._service_form_action()
+
+    def action_cancel(self):
+        """Cancel: periods starting after today are never billed; issued invoices stay."""
+        today = fields.Date.context_today(self)
+        subs = self.filtered(lambda s: s.state != "cancelled")
+        subs.write({"state": "cancelled", "date_cancel": today})
+        # the ledger forgets the periods that will never be billed
+        subs.sudo().billing_period_ids.filtered(
+            lambda p: p.state == "planned" and p.date_start > today
+        ).unlink()
+        return True
+
+    def action_retry_billing(self):
+        """Clear a billing error: the subscription is back in the queue."""
+        self.write({"billing_error": False, "billing_error_date": False})
+        cron = self.env.ref("service_model.service_billing_cron", raise_if_not_found=False)
+        if cron and cron.active:
+            cron._trigger()
+        return True
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        return self.billing_period_ids.move_ids._service_form_action()
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "amount" in vals:
+            # future periods follow the price; invoiced ones keep theirs
+            self.billing_period_ids.filtered(lambda p: p.state == "planned").sudo().write(
+                {"amount": vals["amount"]}
+            )
+        return result
+
+
+class ServiceAccount(models.Model):
+    _inherit = "service.account"
+
+    subscription_ids = fields.One2many("service.subscription", "account_id", string="Subscriptions")
+    subscription_count = fields.Integer(compute="_compute_subscription_count")
+
+    def _compute_subscription_count(self):
+        counts = dict(
+            self.env["service.subscription"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.subscription_count = counts.get(account, 0)
+
+    def _on_job_completed(self, job):
+        """The first completed job starts the subscription (step 5 of the workflow)."""
+        result = super()._on_job_completed(job)
+        if self.subscription_ids:
+            return result
+        if not self.company_id.service_subscription_on_completion:
+            self._schedule_team_activity(
+                "finance",
+                self.env._("Create the subscription"),
+                self.env._(
+                    "The first job of %(account)s was completed on %(date)s and automatic "
+                    "subscriptions are off: create and activate its subscription.",
+                    account=self.display_name,
+                    date=fields.Date.to_string(job.completion_date),
+                ),
+            )
+            return result
+        # A system step: whoever completes the job (CS, a contractor on the
+        # portal) starts the subscription and its year-1 invoice.
+        Subscription = self.env["service.subscription"].sudo()
+        subscription = Subscription.create(
+            Subscription._prepare_from_account(
+                self, job.completion_date or fields.Date.context_today(self)
+            )
+        )
+        subscription.action_activate()
+        return result
+
+    def action_view_subscriptions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "service_model.service_subscription_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        if len(self.subscription_ids) == 1:
+            action.update(
+                res_id=self.subscription_ids.id, view_mode="form", views=[(False, "form")]
+            )
+        return action

@@ -1,0 +1,505 @@
+import threading
+import uuid
+from contextlib import ExitStack, closing
+from datetime import date
+from unittest.mock import patch
+
+from freezegun import freeze_time
+from psycopg2 import IntegrityError
+
+from odoo import SUPERUSER_ID, api
+from odoo.addons.service_model.models.service_subscription import ServiceSubscription
+from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
+from odoo.tools import mute_logger
+
+
+def _make_billing_data(env, count, date_start, term_years=0, amount=100.0, prefix="BILL"):
+    """``count`` draft service accounts with a plan, and a partner and product: plain records."""
+    tag = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    partner = env["res.partner"].create({"name": f"End user {tag}", "email": "owner@example.com"})
+    product = env["product.product"].create({"name": f"Safety plan {tag}", "type": "service"})
+    accounts = env["service.account"].create(
+        [
+            {
+                "property_reference": f"{tag}-{n:05d}",
+                "end_user_id": partner.id,
+                "plan_product_id": product.id,
+                "plan_yearly_price": amount,
+                "plan_term_years": term_years,
+            }
+            for n in range(count)
+        ]
+    )
+    Subscription = env["service.subscription"]
+    subs = Subscription.create(
+        [Subscription._prepare_from_account(account, date_start) for account in accounts]
+    )
+    return partner, product, accounts, subs
+
+
+def _invoices(env, subs):
+    return env["account.move"].search(
+        [("service_billing_period_id.subscription_id", "in", subs.ids)]
+    )
+
+
+@tagged("post_install", "-at_install")
+class TestBilling(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.company.write(
+            {
+                "service_subscription_on_completion": True,
+                "service_billing_trigger": True,
+                "service_billing_polling": True,
+                "service_billing_post_invoices": True,
+                "fiscalyear_lock_date": False,
+                "sale_lock_date": False,
+            }
+        )
+        cls.journal = cls.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.company.service_billing_journal_id = cls.journal
+
+    def _subs(self, count=1, date_start=date(2020, 3, 10), term_years=0, **kwargs):
+        return _make_billing_data(self.env, count, date_start, term_years=term_years, **kwargs)[3]
+
+    def assertOneInvoicePerPeriod(self, subs, expected_sequences):
+        """Each subscription has exactly one invoice per sequence in ``expected_sequences``."""
+        invoices = _invoices(self.env, subs)
+        self.assertEqual(len(invoices), len(subs) * len(expected_sequences))
+        for sub in subs:
+            billed = sorted(
+                inv.service_billing_period_id.sequence
+                for inv in invoices
+                if inv.service_billing_period_id.subscription_id == sub
+            )
+            self.assertEqual(billed, list(expected_sequences), sub.name)
+
+    # -- activation and year 1 ----------------------------------------------------------
+
+    @freeze_time("2025-06-15")
+    def test_first_completed_job_creates_subscription_and_year_one_invoice(self):
+        _partner, _product, accounts, _subs = _make_billing_data(
+            self.env, 1, date(2025, 1, 1), term_years=5
+        )
+        account = accounts
+        account.subscription_ids.unlink()
+        job = self.env["service.job"].create(
+            {
+                "account_id": account.id,
+                "company_id": self.company.id,
+                "completion_date": date(2025, 6, 12),
+            }
+        )
+        job.action_done()
+        sub = account.subscription_ids
+        self.assertEqual(len(sub), 1)
+        self.assertEqual(sub.state, "active")
+        self.assertEqual(sub.date_start, date(2025, 6, 12))
+        self.assertEqual(sub.term_years, account.plan_term_years)
+        invoice = _invoices(self.env, sub)
+        self.assertEqual(len(invoice), 1)
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.invoice_date, date(2025, 6, 12))
+        self.assertEqual(invoice.journal_id, self.journal)
+        self.assertEqual(invoice.partner_id, account.end_user_id)
+        self.assertEqual(len(invoice.invoice_line_ids), 1)
+        line = invoice.invoice_line_ids
+        self.assertEqual(line.price_unit, 100.0)
+        self.assertIn("year 1, 2025-06-12 to 2026-06-11", line.name)
+        # the ledger plans the rest of the term, nothing more is billed today
+        self.assertEqual(sub.billing_period_ids.mapped("sequence"), [1, 2, 3, 4, 5])
+        self.assertEqual(sub.next_billing_date, date(2026, 6, 12))
+        # a second completion creates no second subscription
+        job2 = account.open_job_id or self.env["service.job"].create(
+            {"account_id": account.id, "company_id": self.company.id}
+        )
+        job2.completion_date = date(2025, 6, 14)
+        job2.action_done()
+        self.assertEqual(len(account.subscription_ids), 1)
+
+    @freeze_time("2025-06-15")
+    def test_switches_off_become_finance_activities(self):
+        self.company.service_subscription_on_completion = False
+        _partner, _product, account, subs = _make_billing_data(self.env, 1, date(2025, 1, 1))
+        subs.unlink()
+        job = self.env["service.job"].create(
+            {
+                "account_id": account.id,
+                "company_id": self.company.id,
+                "completion_date": date(2025, 6, 12),
+            }
+        )
+        job.action_done()
+        self.assertFalse(account.subscription_ids)
+        self.assertIn("Create the subscription", account.activity_ids.mapped("summary"))
+
+        self.company.service_subscription_on_completion = True
+        self.company.service_billing_trigger = False
+        sub = self._subs(date_start=date(2025, 6, 12))
+        sub.action_activate()
+        self.assertEqual(sub.state, "active")
+        self.assertFalse(_invoices(self.env, sub))
+        self.assertIn("Issue the year-1 invoice", sub.account_id.activity_ids.mapped("summary"))
+        # the cron bills years 2..N only: year 1 stays Finance's manual step
+        with freeze_time("2026-06-12"):
+            sub._bill_due_queue(commit=False)
+        self.assertEqual(
+            sorted(_invoices(self.env, sub).service_billing_period_id.mapped("sequence")), [2]
+        )
+        with freeze_time("2026-06-12"):
+            sub.action_bill_due_periods()
+        self.assertOneInvoicePerPeriod(sub, [1, 2])
+
+    @freeze_time("2025-03-10")
+    def test_draft_invoices_and_lock_date(self):
+        self.company.service_billing_post_invoices = False
+        self.company.sale_lock_date = date(2025, 3, 31)
+        sub = self._subs(date_start=date(2025, 3, 10))
+        sub.action_activate()
+        invoice = _invoices(self.env, sub)
+        self.assertEqual(invoice.state, "draft")
+        # the period started in a locked month: dated on the first open day
+        self.assertEqual(invoice.invoice_date, date(2025, 4, 1))
+        self.assertEqual(sub.billing_period_ids[0].state, "draft")
+
+    def test_activation_needs_a_price(self):
+        sub = self._subs(amount=0.0)
+        with self.assertRaises(UserError):
+            sub.action_activate()
+
+    # -- the polling cron ----------------------------------------------------------------
+
+    def test_five_year_catch_up_in_one_run(self):
+        with freeze_time("2020-03-10"):
+            subs = self._subs(count=3, date_start=date(2020, 3, 10))
+            subs.action_activate()
+        with freeze_time("2025-03-10"):
+            done = subs._bill_due_queue(commit=False, batch_size=2)
+        self.assertEqual(done, 3)
+        self.assertOneInvoicePerPeriod(subs, range(1, 7))
+        invoice = _invoices(self.env, subs[0]).filtered(
+            lambda m: m.service_billing_period_id.sequence == 4
+        )
+        self.assertEqual(invoice.invoice_date, date(2023, 3, 10))
+        self.assertEqual(subs[0].next_billing_date, date(2026, 3, 10))
+
+    def test_cron_twice_bills_nothing_twice(self):
+        with freeze_time("2023-01-31"):
+            subs = self._subs(count=2, date_start=date(2023, 1, 31))
+            subs.action_activate()
+        with freeze_time("2025-02-01"):
+            self.assertEqual(subs._bill_due_queue(commit=False), 2)
+            self.assertEqual(subs._bill_due_queue(commit=False), 0)
+            with self.assertRaises(UserError):  # the manual path finds nothing either
+                subs[0].action_bill_due_periods()
+        self.assertOneInvoicePerPeriod(subs, [1, 2, 3])
+
+    def test_schedules_over_six_years(self):
+        cases = {
+            date(2024, 2, 29): [
+                date(2024, 2, 29),
+                date(2025, 2, 28),
+                date(2026, 2, 28),
+                date(2027, 2, 28),
+                date(2028, 2, 29),
+                date(2029, 2, 28),
+            ],
+            date(2024, 1, 31): [date(y, 1, 31) for y in range(2024, 2030)],
+            date(2024, 12, 31): [date(y, 12, 31) for y in range(2024, 2030)],
+            date(2024, 5, 17): [date(y, 5, 17) for y in range(2024, 2030)],
+        }
+        for start, expected in cases.items():
+            with self.subTest(start=start):
+                with freeze_time(start):
+                    sub = self._subs(date_start=start, term_years=6)
+                    sub.action_activate()
+                with freeze_time(expected[-1]):
+                    sub._bill_due_queue(commit=False)
+                invoices = _invoices(self.env, sub).sorted(
+                    lambda m: m.service_billing_period_id.sequence
+                )
+                self.assertEqual(invoices.mapped("invoice_date"), expected)
+                self.assertEqual(sub.billing_period_ids.mapped("date_start"), expected)
+                self.assertEqual(sub.billing_period_ids[-1].date_end.year, expected[-1].year + 1)
+                self.assertFalse(sub.next_billing_date, "term over: nothing left to bill")
+
+    def test_term_end_stops_billing_and_term_zero_continues(self):
+        with freeze_time("2015-07-01"):
+            bounded = self._subs(date_start=date(2015, 7, 1), term_years=3)
+            open_ended = self._subs(date_start=date(2015, 7, 1), term_years=0)
+            (bounded | open_ended).action_activate()
+        with freeze_time("2025-07-01"):
+            (bounded | open_ended)._bill_due_queue(commit=False)
+        self.assertOneInvoicePerPeriod(bounded, [1, 2, 3])
+        self.assertOneInvoicePerPeriod(open_ended, range(1, 12))
+        # the open-ended schedule keeps a forecast horizon ahead
+        self.assertEqual(open_ended.billing_period_ids[-1].date_start, date(2030, 7, 1))
+
+    def test_poison_subscription_is_recorded_and_skipped(self):
+        with freeze_time("2024-04-01"):
+            good = self._subs(count=3, date_start=date(2024, 4, 1))
+            poison = self._subs(date_start=date(2024, 4, 1))
+            (good | poison).action_activate()
+        income = poison.product_id.product_tmpl_id._get_product_accounts()["income"]
+        deprecated = income.copy({"code": f"{income.code}9", "deprecated": True})
+        poison.product_id.property_account_income_id = deprecated
+        with freeze_time("2025-04-01"):
+            done = (good | poison)._bill_due_queue(commit=False)
+        self.assertEqual(done, 4)
+        self.assertOneInvoicePerPeriod(good, [1, 2])
+        self.assertOneInvoicePerPeriod(poison, [1])
+        self.assertTrue(poison.billing_error_date)
+        self.assertIn("deprecated", poison.billing_error)
+        self.assertIn(
+            poison,
+            self.env["service.subscription"].search([("billing_error_date", "!=", False)]),
+        )
+        # out of the queue until someone fixes it
+        with freeze_time("2025-04-02"):
+            self.assertEqual(poison._bill_due_queue(commit=False), 0)
+        poison.product_id.property_account_income_id = income
+        poison.action_retry_billing()
+        self.assertFalse(poison.billing_error_date)
+        with freeze_time("2025-04-02"):
+            self.assertEqual(poison._bill_due_queue(commit=False), 1)
+        self.assertOneInvoicePerPeriod(poison, [1, 2])
+
+    def test_polling_switch_off_bills_nothing(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.action_activate()
+        self.company.service_billing_polling = False
+        with freeze_time("2026-04-01"):
+            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+        self.assertOneInvoicePerPeriod(sub, [1])
+
+    # -- cancellation and re-bill ----------------------------------------------------------
+
+    def test_cancellation_stops_future_periods(self):
+        with freeze_time("2022-09-01"):
+            sub = self._subs(date_start=date(2022, 9, 1), term_years=5)
+            sub.action_activate()
+        with freeze_time("2023-09-01"):
+            sub._bill_due_queue(commit=False)
+        with freeze_time("2024-03-15"):
+            sub.action_cancel()
+        self.assertEqual(sub.state, "cancelled")
+        self.assertEqual(sub.billing_period_ids.mapped("sequence"), [1, 2])
+        self.assertFalse(sub.next_billing_date)
+        with freeze_time("2027-09-01"):
+            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+        self.assertOneInvoicePerPeriod(sub, [1, 2])
+
+    def test_cancelled_invoice_is_rebilled_only_explicitly(self):
+        with freeze_time("2023-05-05"):
+            sub = self._subs(date_start=date(2023, 5, 5))
+            sub.action_activate()
+        with freeze_time("2024-05-05"):
+            sub._bill_due_queue(commit=False)
+        period = sub.billing_period_ids.filtered(lambda p: p.sequence == 2)
+        first = period.move_id
+        first.button_cancel()
+        self.assertEqual(period.state, "cancel")
+        with freeze_time("2024-05-06"):
+            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+        self.assertEqual(period.move_ids, first)
+        with self.assertRaises(UserError):
+            sub.billing_period_ids.filtered(lambda p: p.sequence == 1).action_rebill()
+        finance = new_test_user(
+            self.env, login="sm_finance_rebill", groups="service_model.group_finance"
+        )
+        period.with_user(finance).action_rebill()
+        self.assertEqual(len(period.move_ids), 2)
+        self.assertNotEqual(period.move_id, first)
+        self.assertEqual(period.move_id.state, "posted")
+        self.assertEqual(period.state, "posted")
+        # the database refuses a second live invoice for the period
+        with self.assertRaises(IntegrityError), self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+            first.button_draft()
+            first.flush_recordset()
+
+    def test_forecast_by_year(self):
+        with freeze_time("2025-01-15"):
+            subs = self._subs(count=2, date_start=date(2025, 1, 15), term_years=3, amount=250.0)
+            subs.action_activate()
+        groups = self.env["service.billing.period"]._read_group(
+            [("subscription_id", "in", subs.ids)], ["date_start:year", "state"], ["amount:sum"]
+        )
+        by_year = {(year.year, state): total for year, state, total in groups}
+        self.assertEqual(
+            by_year, {(2025, "posted"): 500.0, (2026, "planned"): 500.0, (2027, "planned"): 500.0}
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestBillingCommitted(BaseCase):
+    """The cron with real commits: batches that survive a crash, two workers at once.
+
+    Data is created and committed on cursors of their own and removed in a
+    class cleanup, since a TransactionCase cannot see what other connections
+    commit.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+        cls.sub_ids = []
+        cls.addClassCleanup(cls._cleanup)
+        with cls._env() as env:
+            company = env.company
+            cls.saved_settings = company.read(
+                [
+                    "service_billing_polling",
+                    "service_billing_post_invoices",
+                    "service_billing_trigger",
+                ]
+            )[0]
+            # draft invoices: the cleanup can delete them
+            company.write(
+                {
+                    "service_billing_polling": True,
+                    "service_billing_post_invoices": False,
+                    "service_billing_trigger": True,
+                }
+            )
+
+    @classmethod
+    def _env(cls):
+        stack = ExitStack()
+        cr = stack.enter_context(closing(cls.registry.cursor()))
+
+        class _Ctx:
+            def __enter__(self_inner):
+                return api.Environment(cr, SUPERUSER_ID, {})
+
+            def __exit__(self_inner, exc_type, *args):
+                if exc_type is None:
+                    # committed data for other connections to see
+                    cr.commit()  # pylint: disable=invalid-commit
+                else:
+                    cr.rollback()
+                stack.close()
+
+        return _Ctx()
+
+    @classmethod
+    def _cleanup(cls):
+        with cls._env() as env:
+            subs = env["service.subscription"].browse(cls.sub_ids).exists()
+            accounts = subs.account_id
+            products = subs.product_id
+            partners = subs.partner_id
+            env["account.move"].search(
+                [("service_billing_period_id.subscription_id", "in", subs.ids)]
+            ).unlink()
+            subs.unlink()
+            accounts.unlink()
+            products.unlink()
+            partners.unlink()
+            saved = dict(cls.saved_settings)
+            saved.pop("id")
+            env.company.write(saved)
+
+    def _make_due(self, count, start=date(2020, 3, 10)):
+        with freeze_time(start), self._env() as env:
+            subs = _make_billing_data(env, count, start, prefix="COMMIT")[3]
+            subs.action_activate()
+            type(self).sub_ids += subs.ids
+            return subs.ids
+
+    def _invoice_counts(self, sub_ids):
+        """``{(subscription id, sequence): invoices}`` read on a fresh cursor."""
+        with self._env() as env:
+            moves = env["account.move"].search(
+                [
+                    ("service_billing_period_id.subscription_id", "in", sub_ids),
+                    ("state", "!=", "cancel"),
+                ]
+            )
+            counts = {}
+            for move in moves:
+                key = (
+                    move.service_billing_period_id.subscription_id.id,
+                    move.service_billing_period_id.sequence,
+                )
+                counts[key] = counts.get(key, 0) + 1
+            return counts
+
+    def _run_queue(self, **kwargs):
+        with self._env() as env:
+            return env["service.subscription"]._bill_due_queue(**kwargs)
+
+    def test_crash_after_first_batch_then_rerun(self):
+        ids = self._make_due(6)
+        original = ServiceSubscription._bill_isolated
+        calls = []
+
+        def crash_on_second_batch(self_subs, today, first_sequence=2):
+            calls.append(len(self_subs))
+            if len(calls) == 2:
+                raise RuntimeError("worker killed")
+            return original(self_subs, today, first_sequence)
+
+        with freeze_time("2023-03-10"):
+            with (
+                patch.object(ServiceSubscription, "_bill_isolated", crash_on_second_batch),
+                self.assertRaises(RuntimeError),
+            ):
+                self._run_queue(batch_size=4)
+            counts = self._invoice_counts(ids)
+            # the first batch was committed: 4 subscriptions x years 2..4
+            self.assertEqual(sum(counts.values()), 6 + 4 * 3)
+            self._run_queue(batch_size=4)
+            self._run_queue(batch_size=4)
+        counts = self._invoice_counts(ids)
+        expected = {(sub_id, seq): 1 for sub_id in ids for seq in (1, 2, 3, 4)}
+        self.assertEqual(counts, expected)
+
+    def test_two_workers_share_the_queue(self):
+        ids = self._make_due(24)
+        original = ServiceSubscription._bill_isolated
+        locked_by = {}
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def record_and_bill(self_subs, today, first_sequence=2):
+            name = threading.current_thread().name
+            locked_by.setdefault(name, []).extend(self_subs.ids)
+            moves = original(self_subs, today, first_sequence)
+            # hold the lock a little so that the other worker meets locked rows
+            threading.Event().wait(0.05)
+            return moves
+
+        def worker():
+            try:
+                barrier.wait(timeout=30)
+                self._run_queue(batch_size=3)
+            except Exception as error:  # reported to the main thread
+                errors.append(error)
+
+        with (
+            freeze_time("2022-03-10"),
+            patch.object(ServiceSubscription, "_bill_isolated", record_and_bill),
+        ):
+            threads = [threading.Thread(target=worker, name=f"billing-worker-{n}") for n in (1, 2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=300)
+        self.assertFalse(errors)
+        mine = {name: {i for i in sub_ids if i in ids} for name, sub_ids in locked_by.items()}
+        self.assertEqual(len(mine), 2, "both workers billed")
+        first, second = mine.values()
+        self.assertTrue(first and second, "both workers billed")
+        self.assertFalse(first & second, "no subscription was billed by both workers")
+        self.assertEqual(first | second, set(ids))
+        counts = self._invoice_counts(ids)
+        self.assertEqual(counts, {(sub_id, seq): 1 for sub_id in ids for seq in (1, 2, 3)})

@@ -1,0 +1,41 @@
+from datetime import date, timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import NOW, ServiceModelCommon
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(NOW)
+class TestJobBatchQueries(ServiceModelCommon):
+    """Creating jobs from anchors costs the same number of queries for 100 or 2,000 jobs."""
+
+    def _active_accounts(self, count, prefix):
+        vals = [self._account_vals(f"{prefix}-{index:05d}") for index in range(count)]
+        accounts = self.env["service.account"].create(vals)
+        accounts.action_start_onboarding()
+        accounts.checklist_item_ids.write({"done": True})
+        accounts.action_activate()
+        # anchors spread over a year: no job is overdue, many distinct due dates
+        self.env["service.account"]._set_anchors(
+            {
+                account.id: date(2025, 4, 1) + timedelta(days=index % 300)
+                for index, account in enumerate(accounts)
+            }
+        )
+        self.env.invalidate_all()
+        self.env.flush_all()
+        return accounts
+
+    def test_query_count_does_not_grow(self):
+        counts = {}
+        for size in (100, 2000):
+            accounts = self._active_accounts(size, f"Q{size}")
+            with self.assertQueryCount(11):
+                jobs = accounts._create_jobs_from_anchors()
+            counts[size] = len(jobs)
+            self.assertEqual(set(jobs.mapped("state")), {"accepted"})
+            self.assertEqual(jobs.account_id, accounts)
+        self.assertEqual(counts, {100: 100, 2000: 2000})

@@ -1,0 +1,2 @@
+from . import service_date_entry_wizard
+from . import service_import_wizard
