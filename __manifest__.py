@@ -12,6 +12,8 @@
         "service_model_contractor_portal",
     ],
     "data": [],
-    "demo": [],
+    "demo": [
+        "data/service_model_suite_demo.xml",
+    ],
     "installable": True,
 }

@@ -1,1 +1,2 @@
 from . import test_suite_install
+from . import test_demo_data

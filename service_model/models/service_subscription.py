@@ -370,6 +370,45 @@ class ServiceSubscription(models.Model):
     def _cron_bill_due_periods(self):
         """The polling cron: bill what has come due, then hand over to the next call."""
         self._bill_due_queue(time_budget=BILLING_TIME_BUDGET)
+        self._schedule_manual_billing()
+
+    @api.model
+    def _schedule_manual_billing(self, today=None):
+        """Where automatic polling is off, Finance gets one activity per account with periods due."""
+        today = today or fields.Date.context_today(self)
+        due = self.search(
+            [
+                ("state", "=", "active"),
+                ("billing_error_date", "=", False),
+                ("next_billing_date", "<=", today),
+                ("company_id.service_billing_polling", "=", False),
+            ]
+        )
+        if not due:
+            return self.env["mail.activity"]
+        summary = self.env._("Invoice the due subscription periods")
+        activity_type = self.env.ref("service_model.mail_activity_type_service_step")
+        waiting = set(
+            self.env["mail.activity"]
+            .search(
+                [
+                    ("res_model", "=", "service.account"),
+                    ("res_id", "in", due.account_id.ids),
+                    ("activity_type_id", "=", activity_type.id),
+                    ("summary", "=", summary),
+                ]
+            )
+            .mapped("res_id")
+        )
+        accounts = due.account_id.filtered(lambda a: a.id not in waiting)
+        return accounts._schedule_team_activity(
+            "finance",
+            summary,
+            self.env._(
+                "Automatic invoicing of later years is off: open the subscription and use "
+                "Bill Due Periods."
+            ),
+        )
 
     # -- creation from the workflow -------------------------------------------------------
 

@@ -278,7 +278,13 @@ class TestBilling(TransactionCase):
         self.company.service_billing_polling = False
         with freeze_time("2026-04-01"):
             self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            # the step becomes Finance's, once
+            self.assertEqual(len(sub._schedule_manual_billing()), 1)
+            self.assertFalse(sub._schedule_manual_billing())
         self.assertOneInvoicePerPeriod(sub, [1])
+        self.assertIn(
+            "Invoice the due subscription periods", sub.account_id.activity_ids.mapped("summary")
+        )
 
     # -- cancellation and re-bill ----------------------------------------------------------
 
