@@ -16,7 +16,7 @@ ADDONS_DIR="$BUILD/addons"
 DB="${SM_DB:-service_model}"
 TEST_DB="${SM_TEST_DB:-service_model_test}"
 HTTP_PORT="${SM_HTTP_PORT:-8069}"
-TEST_HTTP_PORT="${SM_TEST_HTTP_PORT:-8169}"
+TEST_HTTP_PORT="${SM_TEST_HTTP_PORT:-}"  # empty: a free port is picked for each run
 PGHOST="${SM_PG_HOST:-localhost}"
 PGPORT="${SM_PG_PORT:-5432}"
 PGUSER="${SM_PG_USER:-service_model}"
@@ -180,6 +180,9 @@ setup_all() {
     ensure_postgres
     ensure_venv
     ensure_addons
+    if [ -z "$TEST_HTTP_PORT" ]; then
+        TEST_HTTP_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    fi
 }
 
 # -- commands --------------------------------------------------------------------
@@ -211,7 +214,9 @@ cmd_lint() {
     say "ruff"
     (cd "$REPO" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check .)
     say "pylint-odoo (mandatory checks)"
+    # the umbrella is the checkout itself: lint its own files, not the three addons again
     (cd "$REPO" && "$VENV/bin/pylint" --rcfile=.pylintrc-mandatory \
+        --ignore-paths='.*/service_model_suite/service_model[^/]*/.*' \
         service_model service_model_comms service_model_contractor_portal "$ADDONS_DIR/service_model_suite")
 }
 

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..lib import due_date as engine
 
@@ -120,7 +120,14 @@ class ResCompany(models.Model):
                 day = day.fromordinal(day.toordinal() + 1)
         return engine.WorkingCalendar(weekdays or frozenset(range(5)), frozenset(holidays))
 
-    @api.model
     def _service_today(self):
-        """Today in the user's (or company's) timezone: the engine's T."""
-        return fields.Date.context_today(self)
+        """Today in the company's timezone (its working calendar's): the engine's T.
+
+        Called on no company, it answers for the current one.
+        """
+        company = self or self.env.company
+        company.ensure_one()
+        cal = company.service_calendar_id or company.resource_calendar_id
+        return fields.Date.context_today(
+            self.with_context(tz=cal.tz or self.env.context.get("tz") or "UTC")
+        )

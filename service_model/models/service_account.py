@@ -420,20 +420,26 @@ class ServiceAccount(models.Model):
 
     # -- the due-date engine, orchestrated ----------------------------------------------
 
-    def _engine_policies(self, today):
-        """One engine policy per (company, service type) of these accounts."""
+    def _engine_policies(self):
+        """The engine's policy and today, per (company, service type) of these accounts.
+
+        :return: ``{(company, service_type): (DuePolicy, today)}``, today in
+            each company's timezone
+        """
         policies = {}
         for account in self:
             key = (account.company_id, account.service_type_id)
             if key not in policies:
                 company, service_type = key
+                today = company._service_today()
                 horizon = 12 * (company.service_plausibility_years or 5)
-                policies[key] = self.env["service.type"]._service_policy(
+                policy = self.env["service.type"]._service_policy(
                     service_type,
                     company,
                     engine.add_months(today, -horizon),
                     engine.add_months(today, (service_type.interval_months or 12) + 12),
                 )
+                policies[key] = (policy, today)
         return policies
 
     def _create_jobs_from_anchors(self, force=False):
@@ -479,13 +485,8 @@ class ServiceAccount(models.Model):
             return self.env["service.job"]
         return self.env["service.job"]._create_from_engine(
             [(account, account.last_service_date) for account in candidates],
-            candidates._engine_policies_today(),
+            candidates._engine_policies(),
         )
-
-    def _engine_policies_today(self):
-        """(policies, today) for these accounts: today in the user's timezone."""
-        today = self.env["res.company"]._service_today()
-        return self._engine_policies(today), today
 
     @api.model
     def _apply_service_dates(self, entries, allow_backdating=False, dry_run=False):
@@ -502,13 +503,16 @@ class ServiceAccount(models.Model):
             sentence) and ``job`` (the created or affected job, if any)
         """
         Job = self.env["service.job"]
-        accounts = self.browse([entry["account"].id for entry in entries])
+        account_ids = [entry["account"].id for entry in entries]
+        if len(set(account_ids)) != len(account_ids):
+            raise ValueError("_apply_service_dates takes each account once: merge duplicates first")
+        accounts = self.browse(account_ids)
         if not accounts:
             return []
         accounts.fetch(
             ["company_id", "service_type_id", "contractor_id", "last_service_date", "stage"]
         )
-        policies, today = accounts._engine_policies_today()
+        policies = accounts._engine_policies()
         open_jobs = Job.search_fetch(
             [("account_id", "in", accounts.ids), ("state", "in", OPEN_JOB_STATES)],
             ["account_id", "state", "due_date", "anchor_date"],
@@ -524,10 +528,11 @@ class ServiceAccount(models.Model):
             account, service_date = entry["account"], entry["service_date"]
             account = accounts.browse(account.id)
             job = open_by_account.get(account.id, Job)
+            policy, today = policies[(account.company_id, account.service_type_id)]
             decision = engine.decide_anchor(
                 service_date,
                 today,
-                policies[(account.company_id, account.service_type_id)],
+                policy,
                 current_anchor=account.last_service_date or None,
                 account_active=account.stage == "active",
                 open_job_state=job.state or None,
@@ -567,9 +572,7 @@ class ServiceAccount(models.Model):
             return results
         self._set_anchors(new_anchors)
         if to_create:
-            jobs = Job._create_from_engine(
-                [(acc, date) for acc, date, _r in to_create], (policies, today)
-            )
+            jobs = Job._create_from_engine([(acc, date) for acc, date, _r in to_create], policies)
             for (_acc, _date, result), job in zip(to_create, jobs, strict=True):
                 result["job"] = job
         Job._reschedule_from_engine(to_update)

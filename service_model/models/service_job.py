@@ -112,14 +112,14 @@ class ServiceJob(models.Model):
     # -- creation from the engine (batch) ----------------------------------------------
 
     @api.model
-    def _create_from_engine(self, anchors, policies_today):
+    def _create_from_engine(self, anchors, policies):
         """Create one job per ``(account, anchor)`` with the engine's due date.
 
-        One INSERT for the whole batch, so that the cost does not grow with
+        ``policies`` maps (company, service type) to (DuePolicy, today), as
+        :meth:`service.account._engine_policies` returns it. One INSERT for the whole batch, so that the cost does not grow with
         the number of jobs; rights are checked as for ``create``. Jobs that
         are overdue at creation get an activity for the account's CS owner.
         """
-        policies, today = policies_today
         self.check_access("create")
         if not anchors:
             return self.browse()
@@ -145,9 +145,8 @@ class ServiceJob(models.Model):
             )
         }
         for account, anchor in anchors:
-            due = engine.compute_due_date(
-                anchor, today, policies[(account.company_id, account.service_type_id)]
-            )
+            policy, today = policies[(account.company_id, account.service_type_id)]
+            due = engine.compute_due_date(anchor, today, policy)
             contractor = account.contractor_id
             auto = bool(contractor) and contractor._service_auto_accepts(account.company_id)
             for key, value in (

@@ -339,6 +339,7 @@ class ServiceSubscription(models.Model):
         today = today or fields.Date.context_today(self)
         started = time.monotonic()
         done = batches = 0
+        processed = set()
         while max_batches is None or batches < max_batches:
             try:
                 ids = self._lock_due_batch(today, batch_size)
@@ -349,6 +350,13 @@ class ServiceSubscription(models.Model):
                 continue
             if not ids:
                 break
+            if processed.intersection(ids):
+                # billing left them due: never loop on the same rows
+                _logger.error(
+                    "billing made no progress on subscriptions %s", sorted(processed & set(ids))
+                )
+                break
+            processed.update(ids)
             self.browse(ids)._bill_isolated(today)
             done += len(ids)
             batches += 1
@@ -428,7 +436,17 @@ class ServiceSubscription(models.Model):
     def action_activate(self):
         """Activate: plan the schedule and, with the billing trigger on, invoice year 1 now."""
         drafts = self.filtered(lambda s: s.state == "draft")
+        today = fields.Date.context_today(self)
         for sub in drafts:
+            if sub.date_start > today:
+                raise UserError(
+                    self.env._(
+                        "%(subscription)s starts on %(date)s: activate it on or after that day, "
+                        "when its year-1 invoice is due.",
+                        subscription=sub.display_name,
+                        date=fields.Date.to_string(sub.date_start),
+                    )
+                )
             if not (sub.partner_id and sub.product_id and sub.amount > 0):
                 raise UserError(
                     self.env._(
@@ -438,7 +456,6 @@ class ServiceSubscription(models.Model):
                     )
                 )
         drafts.write({"state": "active"})
-        today = fields.Date.context_today(self)
         drafts._plan_periods(today)
         automatic = drafts.filtered(lambda s: s.company_id.service_billing_trigger)
         if automatic:
@@ -519,7 +536,7 @@ class ServiceAccount(models.Model):
     def _on_job_completed(self, job):
         """The first completed job starts the subscription (step 5 of the workflow)."""
         result = super()._on_job_completed(job)
-        if self.subscription_ids:
+        if self.sudo().subscription_ids:
             return result
         if not self.company_id.service_subscription_on_completion:
             self._schedule_team_activity(
@@ -533,6 +550,18 @@ class ServiceAccount(models.Model):
                 ),
             )
             return result
+        if not (self.bill_to_partner_id and self.plan_product_id):
+            # the workflow goes on; Finance completes the plan and starts billing
+            self._schedule_team_activity(
+                "finance",
+                self.env._("Create the subscription"),
+                self.env._(
+                    "The first job of %(account)s is done but its plan product or bill-to party "
+                    "is missing: complete the account, then create its subscription.",
+                    account=self.display_name,
+                ),
+            )
+            return result
         # A system step: whoever completes the job (CS, a contractor on the
         # portal) starts the subscription and its year-1 invoice.
         Subscription = self.env["service.subscription"].sudo()
@@ -541,7 +570,23 @@ class ServiceAccount(models.Model):
                 self, job.completion_date or fields.Date.context_today(self)
             )
         )
-        subscription.action_activate()
+        try:
+            with self.env.cr.savepoint():
+                subscription.action_activate()
+        except UserError as error:
+            # billing must never block the job: the subscription waits for Finance
+            subscription.write(
+                {"billing_error": str(error), "billing_error_date": fields.Datetime.now()}
+            )
+            self._schedule_team_activity(
+                "finance",
+                self.env._("Activate the subscription"),
+                self.env._(
+                    "Subscription %(subscription)s could not be activated: %(error)s",
+                    subscription=subscription.display_name,
+                    error=str(error),
+                ),
+            )
         return result
 
     def action_view_subscriptions(self):

@@ -157,6 +157,27 @@ class TestBilling(TransactionCase):
             sub.action_bill_due_periods()
         self.assertOneInvoicePerPeriod(sub, [1, 2])
 
+    @freeze_time("2025-06-15")
+    def test_billing_problem_never_blocks_job_completion(self):
+        _partner, _product, account, subs = _make_billing_data(
+            self.env, 1, date(2025, 1, 1), amount=0.0
+        )
+        subs.unlink()
+        job = self.env["service.job"].create(
+            {
+                "account_id": account.id,
+                "company_id": self.company.id,
+                "completion_date": date(2025, 6, 12),
+            }
+        )
+        job.action_done()
+        self.assertEqual(job.state, "done")
+        sub = account.subscription_ids
+        self.assertEqual(sub.state, "draft")
+        self.assertTrue(sub.billing_error_date)
+        self.assertFalse(_invoices(self.env, sub))
+        self.assertIn("Activate the subscription", account.activity_ids.mapped("summary"))
+
     @freeze_time("2025-03-10")
     def test_draft_invoices_and_lock_date(self):
         self.company.service_billing_post_invoices = False
@@ -169,10 +190,15 @@ class TestBilling(TransactionCase):
         self.assertEqual(invoice.invoice_date, date(2025, 4, 1))
         self.assertEqual(sub.billing_period_ids[0].state, "draft")
 
-    def test_activation_needs_a_price(self):
-        sub = self._subs(amount=0.0)
+    @freeze_time("2025-06-15")
+    def test_activation_needs_a_price_and_a_started_period(self):
+        sub = self._subs(amount=0.0, date_start=date(2025, 6, 1))
         with self.assertRaises(UserError):
             sub.action_activate()
+        later = self._subs(date_start=date(2025, 7, 1))
+        with self.assertRaises(UserError):
+            later.action_activate()
+        self.assertEqual((sub | later).mapped("state"), ["draft", "draft"])
 
     # -- the polling cron ----------------------------------------------------------------
 
