@@ -45,6 +45,7 @@ class ServiceAccount(models.Model):
     _description = "Service Account"
     _inherit = ["mail.thread", "mail.activity.mixin", "service.glossary.mixin"]
     _order = "property_reference"
+    _check_company_auto = True
     _rec_names_search = ["property_reference", "name", "street", "city"]
 
     name = fields.Char(string="Property Name", tracking=True)
@@ -84,7 +85,9 @@ class ServiceAccount(models.Model):
         index=True,
         domain="[('is_service_contractor', '=', True)]",
     )
-    service_type_id = fields.Many2one("service.type", string="Service Type", tracking=True)
+    service_type_id = fields.Many2one(
+        "service.type", string="Service Type", tracking=True, check_company=True
+    )
     plan_product_id = fields.Many2one(
         "product.product",
         string="Plan Product",

@@ -29,10 +29,16 @@ class ServiceJob(models.Model):
     _description = "Service Job"
     _inherit = ["mail.thread", "mail.activity.mixin", "service.glossary.mixin"]
     _order = "due_date, id"
+    _check_company_auto = True
     _rec_names_search = ["account_id.property_reference", "account_id.name"]
 
     account_id = fields.Many2one(
-        "service.account", string="Service Account", required=True, index=True, ondelete="restrict"
+        "service.account",
+        check_company=True,
+        string="Service Account",
+        required=True,
+        index=True,
+        ondelete="restrict",
     )
     contractor_id = fields.Many2one(
         "res.partner",
@@ -41,7 +47,7 @@ class ServiceJob(models.Model):
         tracking=True,
         domain="[('is_service_contractor', '=', True)]",
     )
-    service_type_id = fields.Many2one("service.type", string="Service Type")
+    service_type_id = fields.Many2one("service.type", string="Service Type", check_company=True)
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
