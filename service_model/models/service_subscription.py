@@ -19,6 +19,11 @@ FORECAST_YEARS = 5
 BILLING_BATCH_SIZE = 100
 # Seconds one cron call may bill before handing over to the next call.
 BILLING_TIME_BUDGET = 240
+# The scheduled actions that run the polling queue (one per cron worker).
+BILLING_CRONS = (
+    "service_model.service_billing_cron",
+    "service_model.service_billing_cron_worker_2",
+)
 
 
 class ServiceSubscription(models.Model):
@@ -369,9 +374,11 @@ class ServiceSubscription(models.Model):
             if time_budget and time.monotonic() - started > time_budget:
                 break
         if self.search_count(self._billing_queue_domain(today), limit=1):
-            cron = self.env.ref("service_model.service_billing_cron", raise_if_not_found=False)
-            if cron:
-                cron._trigger()
+            # work remains: wake every billing worker, they share the queue
+            for xmlid in BILLING_CRONS:
+                cron = self.env.ref(xmlid, raise_if_not_found=False)
+                if cron and cron.active:
+                    cron._trigger()
         return done
 
     @api.model

@@ -4,4 +4,6 @@ from . import test_account
 from . import test_job
 from . import test_job_performance
 from . import test_billing_schedule
+from . import test_billing
 from . import test_import_parser
+from . import test_import
