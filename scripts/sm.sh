@@ -290,6 +290,7 @@ main() {
         pytest) cmd_pytest "$@" ;;
         lint) preflight; ensure_venv; ensure_addons; cmd_lint ;;
         setup) setup_all ;;
+        check-odoo) check_odoo_src ;;
         bench) setup_all; name="${1:?usage: scripts/sm.sh bench NAME (benchmarks/bench_NAME.py)}"; shift; cd "$REPO"; PYTHONPATH="$ODOO_SRC" ODOO_SRC="$ODOO_SRC" exec "$VENV/bin/python" "benchmarks/bench_$name.py" --odoo-config "$BUILD/odoo.conf" "$@" ;;
         *) die "usage: scripts/sm.sh run|test|pytest|lint|setup" ;;
     esac

@@ -302,8 +302,8 @@ class ServiceJob(models.Model):
     def action_done(self):
         """Complete the jobs: the completion date becomes the account's anchor
         and, with automatic job creation on, the next cycle's job is created."""
-        today = fields.Date.context_today(self)
         for job in self:
+            today = job.company_id._service_today()
             if job.state not in OPEN_STATES:
                 raise UserError(
                     self.env._("%(job)s is not open: it cannot be completed.", job=job.display_name)
@@ -328,6 +328,12 @@ class ServiceJob(models.Model):
         anchors = {job.account_id.id: job.completion_date for job in self}
         self.env["service.account"]._set_anchors(anchors)
         for job in self:
+            job.account_id.message_post(
+                body=self.env._(
+                    "Job completed on %(date)s: it is the new last service date.",
+                    date=job.completion_date,
+                )
+            )
             job.account_id._on_job_completed(job)
         accounts._create_jobs_from_anchors()
         return True

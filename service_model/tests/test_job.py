@@ -194,6 +194,7 @@ class TestJobCompletion(ServiceModelCommon):
         self.assertNotEqual(next_job, job)
         self.assertEqual(next_job.anchor_date, date(2026, 3, 9))
         self.assertEqual(next_job.due_date, date(2027, 3, 9))  # a Tuesday
+        self.assertTrue(account.message_ids.filtered(lambda m: "2026-03-09" in (m.body or "")))
 
     def test_completion_defaults_to_today_and_refuses_future(self):
         account = self._create_active_account("P-601")
