@@ -34,7 +34,6 @@ side by side, and the ratios against the targets (2x OCA with two workers,
 
 import argparse
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -42,7 +41,8 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import odoo
+import benchlib
+
 from odoo import SUPERUSER_ID, api
 
 DB = "sm_bench_billing"
@@ -88,75 +88,6 @@ def bench_config(base_config, addons):
     path = BENCH_ADDONS / "odoo-bench.conf"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
-
-
-# -- measurement -------------------------------------------------------------------------
-
-
-def rss_kb(field):
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def reset_peak_rss():
-    # Linux: writing 5 to clear_refs resets VmHWM (the peak) to the current RSS.
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
-            refs.write("5")
-    except OSError:
-        pass
-
-
-def fork_run(function):
-    """Start ``function(env)`` in a child; return (pid, pipe) to collect with ``collect``."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(write_end)
-        return pid, read_end
-    os.close(read_end)
-    status = 0
-    try:
-        registry = odoo.modules.registry.Registry(DB)
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
-            reset_peak_rss()
-            start_rss = rss_kb("VmRSS")
-            started = time.time()
-            result = function(env)
-            cr.commit()
-            ended = time.time()
-            peak_mb = (rss_kb("VmHWM") - start_rss) / 1024
-        payload = pickle.dumps((result, started, ended, peak_mb))
-    except BaseException as error:  # reported by the parent
-        payload = pickle.dumps(RuntimeError(repr(error)))
-        status = 1
-    with os.fdopen(write_end, "wb") as pipe:
-        pipe.write(payload)
-    os._exit(status)
-
-
-def collect(children):
-    results = []
-    for pid, read_end in children:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pickle.loads(pipe.read())
-        os.waitpid(pid, 0)
-        if isinstance(payload, Exception):
-            raise payload
-        results.append(payload)
-    return results
-
-
-def run_parallel(function, workers):
-    """Run ``function`` in ``workers`` processes at once: (results, wall seconds, peak MB)."""
-    odoo.sql_db.close_all()
-    results = collect([fork_run(function) for _worker in range(workers)])
-    seconds = max(r[2] for r in results) - min(r[1] for r in results)
-    return [r[0] for r in results], seconds, max(r[3] for r in results)
 
 
 # -- data --------------------------------------------------------------------------------
@@ -352,7 +283,7 @@ def bench_size(registry, count):
         cr.commit()
     print(f"N={count}: data built in {time.perf_counter() - started:.0f} s", flush=True)
     rows = {}
-    _r, seconds, peak = run_parallel(ours, 1)
+    _r, seconds, peak = benchlib.run_parallel(DB, ours, 1)
     rows["ours, 1 worker"] = (seconds, peak)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -363,11 +294,11 @@ def bench_size(registry, count):
             )
         reset_ours(cr, sub_ids, today)
         cr.commit()
-    done, seconds, peak = run_parallel(ours, 2)
+    done, seconds, peak = benchlib.run_parallel(DB, ours, 2)
     rows["ours, 2 workers"] = (seconds, peak)
     if min(done) == 0:
         print(f"  warning: one worker found nothing to do: {done}", flush=True)
-    _r, seconds, peak = run_parallel(oca, 1)
+    _r, seconds, peak = benchlib.run_parallel(DB, oca, 1)
     rows["OCA contract"] = (seconds, peak)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -388,27 +319,12 @@ def main():
     sizes = [int(size) for size in options.sizes.split(",")]
 
     config = bench_config(options.odoo_config, ensure_oca_contract())
-    odoo_bin = os.path.join(os.environ.get("ODOO_SRC", "/opt/odoo-18.0"), "odoo-bin")
-    subprocess.run(["dropdb", "--if-exists", DB], check=True)
-    print(f"creating {DB} (service_model and OCA contract, no demo data)", flush=True)
-    subprocess.run(
-        [
-            sys.executable, odoo_bin, "-c", config, "-d", DB, "--log-level=warn",
-            "-i", "service_model,contract", "--without-demo=all", "--stop-after-init",
-        ],
-        check=True,
-    )  # fmt: skip
     results = {}
-    try:
-        odoo.tools.config.parse_config(["-c", config, "-d", DB, "--log-level=warn"])
-        registry = odoo.modules.registry.Registry(DB)
+    modules = ["service_model", "contract"]
+    with benchlib.own_database(DB, config, modules, keep=options.keep_db) as registry:
         for count in sizes:
             results[count] = bench_size(registry, count)
             print_results({count: results[count]})
-    finally:
-        if not options.keep_db:
-            odoo.sql_db.close_all()
-            subprocess.run(["dropdb", "--if-exists", DB], check=False)
 
     print("\nall sizes:")
     return 0 if print_results(results) else 1

@@ -23,71 +23,14 @@ set during the run) for both, and the ratio.
 import argparse
 import csv
 import io
-import os
-import pickle
-import subprocess
 import sys
-import time
 from datetime import timedelta
 
-import odoo
+import benchlib
+
 from odoo import SUPERUSER_ID, api
 
 DB = "sm_bench_import"
-
-
-def rss_kb(field):
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def reset_peak_rss():
-    # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS.
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
-            refs.write("5")
-    except OSError:
-        pass
-
-
-def run_forked(function, *args):
-    """Run ``function(env, *args)`` in a child process on a fresh cursor,
-    roll back, and return (result, seconds, peak memory growth in MB)."""
-    odoo.sql_db.close_all()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read_end)
-        status = 0
-        try:
-            registry = odoo.modules.registry.Registry(DB)
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
-                reset_peak_rss()
-                start_rss = rss_kb("VmRSS")
-                start = time.perf_counter()
-                result = function(env, *args)
-                env.flush_all()
-                seconds = time.perf_counter() - start
-                peak_mb = (rss_kb("VmHWM") - start_rss) / 1024
-                cr.rollback()
-            payload = pickle.dumps((result, seconds, peak_mb))
-        except BaseException as error:  # reported by the parent
-            payload = pickle.dumps(RuntimeError(repr(error)))
-            status = 1
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(payload)
-        os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        payload = pickle.loads(pipe.read())
-    os.waitpid(pid, 0)
-    if isinstance(payload, Exception):
-        raise payload
-    return payload
 
 
 def build_data(env, rows):
@@ -200,25 +143,16 @@ def main():
     arguments.add_argument("--keep-db", action="store_true")
     options = arguments.parse_args()
 
-    odoo_bin = os.path.join(os.environ.get("ODOO_SRC", "/opt/odoo-18.0"), "odoo-bin")
-    common = [sys.executable, odoo_bin, "-c", options.odoo_config, "-d", DB, "--log-level=warn"]
-    subprocess.run(["dropdb", "--if-exists", DB], check=True)
-    print(f"creating {DB} (service_model and base_import, no demo data)", flush=True)
-    subprocess.run(
-        [*common, "-i", "service_model,base_import", "--without-demo=all", "--stop-after-init"],
-        check=True,
-    )
-    try:
-        odoo.tools.config.parse_config(["-c", options.odoo_config, "-d", DB, "--log-level=warn"])
-        registry = odoo.modules.registry.Registry(DB)
+    modules = ["service_model", "base_import"]
+    with benchlib.own_database(DB, options.odoo_config, modules, keep=options.keep_db) as registry:
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
             contractor_id, data = build_data(env, options.rows)
             cr.commit()
         print(f"{options.rows} accounts, file of {len(data) / 1024:.0f} KB", flush=True)
 
-        native, native_s, native_mb = run_forked(native_import, data)
-        ours, ours_s, ours_mb = run_forked(our_import, contractor_id, data)
+        native, native_s, native_mb = benchlib.run_forked(DB, native_import, data)
+        ours, ours_s, ours_mb = benchlib.run_forked(DB, our_import, contractor_id, data)
         if ours["created"] != options.rows or ours["jobs"] != options.rows:
             raise RuntimeError(f"our import did not create every job: {ours}")
         rows = options.rows
@@ -232,10 +166,6 @@ def main():
         ratio = native_s / ours_s
         print(f"ours / native: {ratio:.1f}x rows per second (target: 3x)")
         return 0 if ratio >= 3 else 1
-    finally:
-        if not options.keep_db:
-            odoo.sql_db.close_all()
-            subprocess.run(["dropdb", "--if-exists", DB], check=False)
 
 
 if __name__ == "__main__":

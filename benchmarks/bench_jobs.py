@@ -19,13 +19,12 @@ count of the batch does not grow with N.
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from datetime import timedelta
 
-import odoo
+import benchlib
+
 from odoo import SUPERUSER_ID, api
 
 DB = "sm_bench_jobs"
@@ -123,16 +122,9 @@ def main():
     options = arguments.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
 
-    odoo_bin = os.path.join(os.environ.get("ODOO_SRC", "/opt/odoo-18.0"), "odoo-bin")
-    common = [sys.executable, odoo_bin, "-c", options.odoo_config, "-d", DB, "--log-level=warn"]
-    subprocess.run(["dropdb", "--if-exists", DB], check=True)
-    print(f"creating {DB} (service_model, no demo data)", flush=True)
-    subprocess.run(
-        [*common, "-i", "service_model", "--without-demo=all", "--stop-after-init"], check=True
-    )
-    try:
-        odoo.tools.config.parse_config(["-c", options.odoo_config, "-d", DB, "--log-level=warn"])
-        registry = odoo.modules.registry.Registry(DB)
+    with benchlib.own_database(
+        DB, options.odoo_config, ["service_model"], keep=options.keep_db
+    ) as registry:
         print(f"{'N':>7} {'side':<26}{'jobs/s':>10}{'seconds':>9}{'queries':>9}")
         for size in sizes:
             with registry.cursor() as cr:
@@ -151,11 +143,7 @@ def main():
                 print(f"{size:>7} {label:<26}{size / seconds:>10.0f}{seconds:>9.2f}{queries:>9}")
             ratio = results["ORM create()"] / results["engine batch (ours)"]
             print(f"{size:>7} engine batch / ORM create: {ratio:.1f}x jobs per second", flush=True)
-        return 0
-    finally:
-        if not options.keep_db:
-            odoo.sql_db.close_all()
-            subprocess.run(["dropdb", "--if-exists", DB], check=False)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,122 @@
+"""What the benchmarks share: a database of their own and measured runs.
+
+Each measured run happens in a forked child process on a fresh cursor, so
+that its peak memory is its own (on Linux the peak resident set is reset when
+the run starts) and so that several runs can work on one queue at once.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import odoo
+from odoo import SUPERUSER_ID, api
+
+
+def rss_kb(field):
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, in KB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss():
+    # Linux >= 4.0: writing 5 to clear_refs resets VmHWM (the peak) to the current RSS.
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+def fork_measured(db, function, *args, commit=True):
+    """Start ``function(env, *args)`` in a child process on a fresh cursor of ``db``.
+
+    The child commits at the end (``commit``) or rolls back. Returns a handle
+    for :func:`collect`.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    os.close(read_end)
+    status = 0
+    try:
+        registry = odoo.modules.registry.Registry(db)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
+            reset_peak_rss()
+            start_rss = rss_kb("VmRSS")
+            started = time.time()
+            result = function(env, *args)
+            env.flush_all()
+            if commit:
+                cr.commit()
+            ended = time.time()
+            peak_mb = (rss_kb("VmHWM") - start_rss) / 1024
+            if not commit:
+                cr.rollback()
+        payload = pickle.dumps((result, started, ended, peak_mb))
+    except BaseException as error:  # reported by the parent
+        payload = pickle.dumps(RuntimeError(repr(error)))
+        status = 1
+    with os.fdopen(write_end, "wb") as pipe:
+        pipe.write(payload)
+    os._exit(status)
+
+
+def collect(children):
+    """Wait for the children of :func:`fork_measured`: ``[(result, started, ended, peak MB)]``."""
+    results = []
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pickle.loads(pipe.read())
+        os.waitpid(pid, 0)
+        if isinstance(payload, Exception):
+            raise payload
+        results.append(payload)
+    return results
+
+
+def run_parallel(db, function, workers, *args, commit=True):
+    """``function`` in ``workers`` processes at once: (results, wall seconds, largest peak MB)."""
+    odoo.sql_db.close_all()  # a forked child must not share the parent's connections
+    results = collect(
+        [fork_measured(db, function, *args, commit=commit) for _worker in range(workers)]
+    )
+    seconds = max(r[2] for r in results) - min(r[1] for r in results)
+    return [r[0] for r in results], seconds, max(r[3] for r in results)
+
+
+def run_forked(db, function, *args):
+    """``function`` in one child process, rolled back: (result, seconds, peak MB)."""
+    results, seconds, peak_mb = run_parallel(db, function, 1, *args, commit=False)
+    return results[0], seconds, peak_mb
+
+
+@contextmanager
+def own_database(db, config, modules, keep=False):
+    """Create ``db`` with ``modules`` and no demo data; yield its registry; drop it after."""
+    odoo_bin = os.path.join(os.environ.get("ODOO_SRC", "/opt/odoo-18.0"), "odoo-bin")
+    subprocess.run(["dropdb", "--if-exists", db], check=True)
+    print(f"creating {db} ({', '.join(modules)}, no demo data)", flush=True)
+    subprocess.run(
+        [
+            sys.executable, odoo_bin, "-c", config, "-d", db, "--log-level=warn",
+            "-i", ",".join(modules), "--without-demo=all", "--stop-after-init",
+        ],
+        check=True,
+    )  # fmt: skip
+    try:
+        odoo.tools.config.parse_config(["-c", config, "-d", db, "--log-level=warn"])
+        yield odoo.modules.registry.Registry(db)
+    finally:
+        if not keep:
+            odoo.sql_db.close_all()
+            subprocess.run(["dropdb", "--if-exists", db], check=False)
