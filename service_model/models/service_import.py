@@ -293,6 +293,10 @@ class ServiceImport(models.Model):
         not set; raises ``UserError`` on a file that cannot be used.
         """
         self.ensure_one()
+        if self.state == "done":
+            raise UserError(
+                self.env._("This import is applied already: upload the file again to re-import it.")
+            )
         parsed = parsed or self._read_parsed_file()
         header_index, columns = self._locate_header(parsed)
         header = [parser.cell_text(cell) for cell in parsed.rows[header_index]]
@@ -311,7 +315,9 @@ class ServiceImport(models.Model):
         }
         if not self.date_order and detected in (parser.DATE_ORDER_DMY, parser.DATE_ORDER_MDY):
             values["date_order"] = detected
-        self.line_ids.unlink()
+        # the rows are derived from the file: reading it again replaces them,
+        # whoever may delete import rows by hand
+        self.line_ids.sudo().unlink()
         self.write(values)
         if (
             detected in (parser.DATE_ORDER_AMBIGUOUS, parser.DATE_ORDER_MIXED)

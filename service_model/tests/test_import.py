@@ -369,6 +369,9 @@ class TestServiceImport(ServiceModelCommon):
         self.assertEqual(wizard.step, "choose")
         with self.assertRaisesRegex(UserError, "choose one"):
             wizard.action_confirm_choice()
+        self.assertEqual(wizard.file_column_ids.mapped("name"), ["Ref", "Last service"])
+        self.assertEqual(wizard.reference_column_id.name, "Ref")
+        self.assertEqual(wizard.service_date_column_id.name, "Last service")
         wizard.date_order = "dmy"
         wizard.action_confirm_choice()
         self.assertEqual(wizard.step, "preview")
@@ -379,3 +382,31 @@ class TestServiceImport(ServiceModelCommon):
         self.assertEqual(account.last_service_date, date(2025, 6, 1))
         self.assertEqual(wizard.import_id.user_id, self.cs_user)
         self.assertEqual(wizard.import_id.attachment_id.raw, data)
+
+    def test_wizard_columns_chosen_from_the_file(self):
+        self._account("PR-DROP")
+        data = csv_bytes([["Ref", "Date", "Visited"], ["PR-DROP", "2025-01-01", "2025-06-01"]], ",")
+        wizard = (
+            self.env["service.import.wizard"]
+            .with_user(self.cs_user)
+            .create(
+                {
+                    "contractor_id": self.contractor.id,
+                    "file": base64.b64encode(data),
+                    "file_name": "drop.csv",
+                }
+            )
+        )
+        wizard.action_upload()
+        self.assertEqual(wizard.step, "preview")
+        self.assertEqual(wizard.service_date_column_id.name, "Date")
+        self.assertEqual(wizard.import_id.line_ids.service_date, date(2025, 1, 1))
+        # CS points the service date at the other column, from the file's own headers
+        wizard.action_choose()
+        wizard.service_date_column_id = wizard.file_column_ids.filtered(
+            lambda c: c.name == "Visited"
+        )
+        wizard.action_confirm_choice()
+        self.assertEqual(wizard.step, "preview")
+        self.assertEqual(wizard.import_id.column_service_date, "Visited")
+        self.assertEqual(wizard.import_id.line_ids.service_date, date(2025, 6, 1))

@@ -39,6 +39,22 @@ class ServiceImportWizard(models.TransientModel):
     )
     column_phone = fields.Char(string="Phone Column")
     column_note = fields.Char(string="Note Column")
+    # Once the file is read, its columns are offered in dropdowns.
+    file_column_ids = fields.One2many("service.import.wizard.column", "wizard_id")
+    reference_column_id = fields.Many2one(
+        "service.import.wizard.column",
+        string="Property Reference",
+        domain="[('wizard_id', '=', id)]",
+    )
+    service_date_column_id = fields.Many2one(
+        "service.import.wizard.column", string="Service Date", domain="[('wizard_id', '=', id)]"
+    )
+    phone_column_id = fields.Many2one(
+        "service.import.wizard.column", string="Phone", domain="[('wizard_id', '=', id)]"
+    )
+    note_column_id = fields.Many2one(
+        "service.import.wizard.column", string="Note", domain="[('wizard_id', '=', id)]"
+    )
     file_columns = fields.Char(compute="_compute_file_columns", string="Columns in the File")
     line_ids = fields.One2many(related="import_id.line_ids")
     line_count = fields.Integer(related="import_id.line_count")
@@ -63,9 +79,29 @@ class ServiceImportWizard(models.TransientModel):
         return values
 
     def _sync_from_import(self):
-        self.write(
-            {f"column_{column}": self.import_id[f"column_{column}"] for column in parser.COLUMNS}
+        """Show the import's columns and its current mapping in the dropdowns."""
+        self.file_column_ids.unlink()
+        columns = self.env["service.import.wizard.column"].create(
+            [
+                {"wizard_id": self.id, "name": str(name), "sequence": index}
+                for index, name in enumerate(self.import_id.header or [])
+                if str(name).strip()
+            ]
         )
+        by_name = {column.name: column for column in columns}
+        values = {}
+        for column in parser.COLUMNS:
+            name = self.import_id[f"column_{column}"]
+            values[f"column_{column}"] = name
+            values[f"{column}_column_id"] = by_name.get(name or "", columns.browse()).id
+        self.write(values)
+
+    def _columns_from_dropdowns(self):
+        """The dropdowns, once the file is read, say which column is which."""
+        if self.file_column_ids:
+            self.write(
+                {f"column_{column}": self[f"{column}_column_id"].name for column in parser.COLUMNS}
+            )
 
     def _reopen(self):
         return {
@@ -117,6 +153,7 @@ class ServiceImportWizard(models.TransientModel):
                     "The dates in this file can be read day-first or month-first: choose one."
                 )
             )
+        self._columns_from_dropdowns()
         self.import_id.write(self._import_values())
         self.import_id._parse()
         self._sync_from_import()
