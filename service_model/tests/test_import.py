@@ -349,22 +349,26 @@ class TestServiceImport(ServiceModelCommon):
         self.assertEqual(record.state, "done")
         self.assertEqual(sum(len(a.job_ids) for a in accounts), 5)
 
-    def test_wizard_upload_choose_preview_apply(self):
-        account = self._account("PR-WIZ")
-        data = csv_bytes(
-            [["Ref", "Last service"], ["PR-WIZ", "01/06/2025"], ["PR-NOPE", "02/03/2025"]], "|"
-        )
-        wizard = (
+    def _wizard(self, data, file_name):
+        """The import wizard as a CS user, with ``data`` uploaded for the contractor."""
+        return (
             self.env["service.import.wizard"]
             .with_user(self.cs_user)
             .create(
                 {
                     "contractor_id": self.contractor.id,
                     "file": base64.b64encode(data),
-                    "file_name": "a.csv",
+                    "file_name": file_name,
                 }
             )
         )
+
+    def test_wizard_upload_choose_preview_apply(self):
+        account = self._account("PR-WIZ")
+        data = csv_bytes(
+            [["Ref", "Last service"], ["PR-WIZ", "01/06/2025"], ["PR-NOPE", "02/03/2025"]], "|"
+        )
+        wizard = self._wizard(data, "a.csv")
         wizard.action_upload()
         self.assertEqual(wizard.step, "choose")
         with self.assertRaisesRegex(UserError, "choose one"):
@@ -386,17 +390,7 @@ class TestServiceImport(ServiceModelCommon):
     def test_wizard_columns_chosen_from_the_file(self):
         self._account("PR-DROP")
         data = csv_bytes([["Ref", "Date", "Visited"], ["PR-DROP", "2025-01-01", "2025-06-01"]], ",")
-        wizard = (
-            self.env["service.import.wizard"]
-            .with_user(self.cs_user)
-            .create(
-                {
-                    "contractor_id": self.contractor.id,
-                    "file": base64.b64encode(data),
-                    "file_name": "drop.csv",
-                }
-            )
-        )
+        wizard = self._wizard(data, "drop.csv")
         wizard.action_upload()
         self.assertEqual(wizard.step, "preview")
         self.assertEqual(wizard.service_date_column_id.name, "Date")
