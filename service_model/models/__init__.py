@@ -1,4 +1,5 @@
 from . import res_company
+from . import mail_activity
 from . import res_config_settings
 from . import service_glossary_mixin
 from . import service_glossary_term

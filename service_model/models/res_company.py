@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import fields, models
 
 from ..lib import due_date as engine
@@ -106,18 +108,14 @@ class ResCompany(models.Model):
             ],
             ["date_from", "date_to"],
         )
+        local = self.with_context(tz=cal.tz)
         holidays = set()
         for leave in leaves:
-            start = fields.Datetime.context_timestamp(
-                self.with_context(tz=cal.tz), leave.date_from
-            ).date()
-            end = fields.Datetime.context_timestamp(
-                self.with_context(tz=cal.tz), leave.date_to
-            ).date()
-            day = start
-            while day <= end:
+            day = fields.Datetime.context_timestamp(local, leave.date_from).date()
+            last = fields.Datetime.context_timestamp(local, leave.date_to).date()
+            while day <= last:
                 holidays.add(day)
-                day = day.fromordinal(day.toordinal() + 1)
+                day += timedelta(days=1)
         return engine.WorkingCalendar(weekdays or frozenset(range(5)), frozenset(holidays))
 
     def _service_today(self):

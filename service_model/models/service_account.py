@@ -232,14 +232,13 @@ class ServiceAccount(models.Model):
         fnames = list(ONBOARDING_FIELDS)
         if stage == "active":
             fnames += ACTIVATION_FIELDS
-        descriptions = self.fields_get(fnames, ["string"])
         missing = []
         for fname in fnames:
             if not self[fname]:
                 if fname == "bill_to_partner_id" and self.bill_to == "agency":
                     missing.append(self.env._("Bill-to party (the agency)"))
                 else:
-                    missing.append(descriptions[fname]["string"])
+                    missing.append(self._fields[fname]._description_string(self.env))
         if stage == "active":
             if not (self.end_user_id.email or self.end_user_id.phone):
                 missing.append(self.env._("End user email or phone"))
@@ -284,8 +283,7 @@ class ServiceAccount(models.Model):
                     self.env._("A new service account starts as a draft or in onboarding.")
                 )
         accounts = super().create(vals_list)
-        for stage in ("onboarding",):
-            accounts.filtered(lambda a, s=stage: a.stage == s)._check_stage_gate(stage)
+        accounts.filtered(lambda a: a.stage == "onboarding")._check_stage_gate("onboarding")
         accounts._log_stage_change()
         accounts.filtered(lambda a: a.stage == "onboarding")._copy_checklist()
         return accounts
@@ -303,11 +301,10 @@ class ServiceAccount(models.Model):
         result = super().write(vals)
         if new_stage:
             moving._log_stage_change()
-        if {"property_reference", "street", "city"} & set(vals) and self.filtered(
-            lambda a: a.stage == "active"
-        ):
+        active = self.filtered(lambda a: a.stage == "active")
+        if active and {"property_reference", "street", "city"} & set(vals):
             # key data may never be emptied on an active account
-            self.filtered(lambda a: a.stage == "active")._check_stage_gate("onboarding")
+            active._check_stage_gate("onboarding")
         return result
 
     def _log_stage_change(self):
@@ -397,10 +394,7 @@ class ServiceAccount(models.Model):
                 )
             )
         self._create_jobs_from_anchors(force=True)
-        self.activity_ids.filtered(
-            lambda a: a.activity_type_id
-            == self.env.ref("service_model.mail_activity_type_service_step")
-        ).action_feedback(feedback=self.env._("Job created."))
+        self._close_manual_step("job_creation", self.env._("Job created."))
         return self.action_view_jobs()
 
     def action_view_jobs(self):
@@ -427,22 +421,25 @@ class ServiceAccount(models.Model):
         """The engine's policy and today, per (company, service type) of these accounts.
 
         :return: ``{(company, service_type): (DuePolicy, today)}``, today in
-            each company's timezone
+            each company's timezone; each company's calendar is read once
         """
-        policies = {}
+        longest = max((a.service_type_id.interval_months or 12 for a in self), default=12)
+        calendars, policies = {}, {}
         for account in self:
-            key = (account.company_id, account.service_type_id)
-            if key not in policies:
-                company, service_type = key
+            company, service_type = key = (account.company_id, account.service_type_id)
+            if key in policies:
+                continue
+            if company not in calendars:
                 today = company._service_today()
                 horizon = 12 * (company.service_plausibility_years or 5)
-                policy = self.env["service.type"]._service_policy(
-                    service_type,
-                    company,
-                    engine.add_months(today, -horizon),
-                    engine.add_months(today, (service_type.interval_months or 12) + 12),
+                calendars[company] = (
+                    today,
+                    company._service_working_calendar(
+                        engine.add_months(today, -horizon), engine.add_months(today, longest + 12)
+                    ),
                 )
-                policies[key] = (policy, today)
+            today, calendar = calendars[company]
+            policies[key] = (service_type._service_policy(company, calendar), today)
         return policies
 
     def _create_jobs_from_anchors(self, force=False):
@@ -618,14 +615,18 @@ class ServiceAccount(models.Model):
 
     # -- hand-offs ----------------------------------------------------------------------
 
-    def _schedule_team_activity(self, team, summary, note=None, date_deadline=None, user=None):
+    def _schedule_team_activity(
+        self, team, summary, note=None, date_deadline=None, user=None, step_code=None
+    ):
         """Hand a step to ``team``: an activity on each account for its owner.
 
         The owner is ``user`` when given, else the team's user in Settings;
         for CS (and when a team has no owner) the account's CS owner; else
-        the current user.
+        the current user. ``step_code`` ties the activity to a step of the
+        manual-step register.
         """
         activity_type = self.env.ref("service_model.mail_activity_type_service_step")
+        model_id = self.env["ir.model"]._get_id(self._name)
         vals_list = []
         for account in self:
             owner = (
@@ -636,25 +637,50 @@ class ServiceAccount(models.Model):
             )
             vals_list.append(
                 {
-                    "res_model_id": self.env["ir.model"]._get_id(self._name),
+                    "res_model_id": model_id,
                     "res_id": account.id,
                     "activity_type_id": activity_type.id,
                     "summary": summary,
                     "note": note,
                     "user_id": owner.id,
                     "date_deadline": date_deadline or fields.Date.context_today(self),
+                    "service_step_code": step_code,
                 }
             )
         return self.env["mail.activity"].create(vals_list)
 
+    def _open_step_activities(self, code):
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "in", self.ids),
+                ("service_step_code", "=", code),
+            ]
+        )
+
     def _schedule_manual_step(self, code, summary, note=None):
-        """The activity of a manual step of the register, for its owning team."""
+        """The activity of step ``code`` of the register, for its owning team.
+
+        Accounts where that step already waits for someone get no second one.
+        """
         if not self:
             return self.env["mail.activity"]
+        waiting = {activity.res_id for activity in self._open_step_activities(code)}
+        accounts = self.filtered(lambda a: a.id not in waiting)
+        if not accounts:
+            return self.env["mail.activity"]
         step = self.env["service.manual.step"].search([("code", "=", code)], limit=1)
-        return self._schedule_team_activity(
-            step.team or "cs", summary, note, user=step.user_id or None
+        return accounts._schedule_team_activity(
+            step.team or "cs", summary, note, user=step.user_id or None, step_code=code
         )
+
+    def _close_manual_step(self, code, feedback=None):
+        """Mark step ``code`` done on these accounts: someone (or the system) did it."""
+        if not self:
+            return
+        activities = self._open_step_activities(code)
+        if activities:
+            activities.action_feedback(feedback=feedback)
 
     def _on_job_completed(self, job):
         """Hook: ``job`` of this account is done (billing builds on it)."""

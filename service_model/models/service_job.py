@@ -234,34 +234,25 @@ class ServiceJob(models.Model):
         """Row 8: ``[(job, new_anchor, DueDate)]``; logs old and new due dates."""
         if not updates:
             return
-        vals_by_job = []
+        messages = {}
         for job, anchor, due in updates:
-            vals_by_job.append(
-                (
-                    job,
-                    {
-                        "anchor_date": anchor,
-                        "nominal_due_date": due.nominal_date,
-                        "due_date": due.due_date,
-                        "due_rule": due.rule,
-                        "is_short_notice": due.short_notice,
-                        "is_overdue_at_creation": due.overdue_at_creation,
-                    },
-                )
+            messages[job.id] = self.env._(
+                "New service date %(anchor)s: due date %(old)s → %(new)s.",
+                anchor=anchor,
+                old=job.due_date or "-",
+                new=due.due_date,
             )
-        messages = []
-        for job, vals in vals_by_job:
-            messages.append(
-                self.env._(
-                    "New service date %(anchor)s: due date %(old)s → %(new)s.",
-                    anchor=vals["anchor_date"],
-                    old=job.due_date or "-",
-                    new=vals["due_date"],
-                )
+            job.with_context(tracking_disable=True).write(
+                {
+                    "anchor_date": anchor,
+                    "nominal_due_date": due.nominal_date,
+                    "due_date": due.due_date,
+                    "due_rule": due.rule,
+                    "is_short_notice": due.short_notice,
+                    "is_overdue_at_creation": due.overdue_at_creation,
+                }
             )
-            job.with_context(tracking_disable=True).write(vals)
-        jobs = self.browse([job.id for job, _v in vals_by_job])
-        jobs._message_log_batch(bodies=dict(zip(jobs.ids, messages, strict=True)))
+        self.browse(messages)._message_log_batch(bodies=messages)
 
     def _flag_conflicts(self, conflicts):
         """Row 8, job in progress: keep the job, flag it for CS."""
@@ -273,7 +264,18 @@ class ServiceJob(models.Model):
             )
             job.write({"has_conflict": True, "conflict_note": note})
             job.message_post(body=note)
-            job.account_id._schedule_team_activity("cs", self.env._("Service date conflict"), note)
+            job.account_id._schedule_manual_step(
+                "date_conflict", self.env._("Service date conflict"), note
+            )
+
+    def write(self, vals):
+        result = super().write(vals)
+        # hand-offs that this change settles
+        if vals.get("state", "pending") != "pending":
+            self.account_id._close_manual_step("job_acceptance")
+        if "has_conflict" in vals and not vals["has_conflict"]:
+            self.account_id._close_manual_step("date_conflict")
+        return result
 
     # -- workflow -----------------------------------------------------------------------
 

@@ -372,12 +372,16 @@ class ServiceSubscription(models.Model):
             if time_budget and time.monotonic() - started > time_budget:
                 break
         if self.search_count(self._billing_queue_domain(today), limit=1):
-            # work remains: wake every billing worker, they share the queue
-            for xmlid in BILLING_CRONS:
-                cron = self.env.ref(xmlid, raise_if_not_found=False)
-                if cron and cron.active:
-                    cron._trigger()
+            self._trigger_billing_crons()
         return done
+
+    @api.model
+    def _trigger_billing_crons(self):
+        """Wake every billing worker: they share the queue."""
+        for xmlid in BILLING_CRONS:
+            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            if cron and cron.active:
+                cron.sudo()._trigger()
 
     @api.model
     def _cron_bill_due_periods(self):
@@ -399,31 +403,14 @@ class ServiceSubscription(models.Model):
         )
         if not due:
             return self.env["mail.activity"]
-        summary = self.env._("Invoice the due subscription periods")
-        activity_type = self.env.ref("service_model.mail_activity_type_service_step")
-        waiting = set(
-            self.env["mail.activity"]
-            .search(
-                [
-                    ("res_model", "=", "service.account"),
-                    ("res_id", "in", due.account_id.ids),
-                    ("activity_type_id", "=", activity_type.id),
-                    ("summary", "=", summary),
-                ]
-            )
-            .mapped("res_id")
-        )
-        accounts = due.account_id.filtered(lambda a: a.id not in waiting)
-        return accounts._schedule_team_activity(
-            "finance",
-            summary,
+        return due.account_id._schedule_manual_step(
+            "yearly_invoices",
+            self.env._("Invoice the due subscription periods"),
             self.env._(
                 "Automatic invoicing of later years is off: open the subscription and use "
                 "Bill Due Periods."
             ),
         )
-
-    # -- creation from the workflow -------------------------------------------------------
 
     @api.model
     def _prepare_from_account(self, account, date_start):
@@ -465,17 +452,15 @@ class ServiceSubscription(models.Model):
         automatic = drafts.filtered(lambda s: s.company_id.service_billing_trigger)
         if automatic:
             automatic._invoice_periods(automatic._due_periods(today))
-        manual = drafts - automatic
-        for sub in manual:
-            sub.account_id._schedule_team_activity(
-                "finance",
-                self.env._("Issue the year-1 invoice"),
-                self.env._(
-                    "Subscription %(subscription)s is active and automatic year-1 invoicing is off: "
-                    "issue its first invoice with Bill Due Periods.",
-                    subscription=sub.display_name,
-                ),
-            )
+        drafts.account_id._close_manual_step("subscription_creation")
+        (drafts - automatic).account_id._schedule_manual_step(
+            "first_invoice",
+            self.env._("Issue the year-1 invoice"),
+            self.env._(
+                "The subscription is active and automatic year-1 invoicing is off: "
+                "issue its first invoice with Bill Due Periods."
+            ),
+        )
         return True
 
     def action_bill_due_periods(self):
@@ -488,6 +473,8 @@ class ServiceSubscription(models.Model):
             raise UserError(
                 self.env._("Nothing is due: every period that has started is invoiced.")
             )
+        active.account_id._close_manual_step("first_invoice", self.env._("Invoiced."))
+        active.account_id._close_manual_step("yearly_invoices", self.env._("Invoiced."))
         return moves._service_form_action()
 
     def action_cancel(self):
@@ -504,9 +491,7 @@ class ServiceSubscription(models.Model):
     def action_retry_billing(self):
         """Clear a billing error: the subscription is back in the queue."""
         self.write({"billing_error": False, "billing_error_date": False})
-        cron = self.env.ref("service_model.service_billing_cron", raise_if_not_found=False)
-        if cron and cron.active:
-            cron._trigger()
+        self._trigger_billing_crons()
         return True
 
     def action_view_invoices(self):
@@ -544,8 +529,8 @@ class ServiceAccount(models.Model):
         if self.sudo().subscription_ids:
             return result
         if not self.company_id.service_subscription_on_completion:
-            self._schedule_team_activity(
-                "finance",
+            self._schedule_manual_step(
+                "subscription_creation",
                 self.env._("Create the subscription"),
                 self.env._(
                     "The first job of %(account)s was completed on %(date)s and automatic "
@@ -557,8 +542,8 @@ class ServiceAccount(models.Model):
             return result
         if not (self.bill_to_partner_id and self.plan_product_id):
             # the workflow goes on; Finance completes the plan and starts billing
-            self._schedule_team_activity(
-                "finance",
+            self._schedule_manual_step(
+                "subscription_creation",
                 self.env._("Create the subscription"),
                 self.env._(
                     "The first job of %(account)s is done but its plan product or bill-to party "
@@ -583,8 +568,8 @@ class ServiceAccount(models.Model):
             subscription.write(
                 {"billing_error": str(error), "billing_error_date": fields.Datetime.now()}
             )
-            self._schedule_team_activity(
-                "finance",
+            self._schedule_manual_step(
+                "subscription_creation",
                 self.env._("Activate the subscription"),
                 self.env._(
                     "Subscription %(subscription)s could not be activated: %(error)s",

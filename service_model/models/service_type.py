@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..lib import due_date as engine
 
@@ -50,16 +50,13 @@ class ServiceType(models.Model):
         ),
     ]
 
-    @api.model
-    def _service_policy(self, service_type, company, date_from, date_to):
-        """The engine's policy for ``service_type`` in ``company``."""
+    def _service_policy(self, company, calendar):
+        """The engine's policy for this service type (or none) in ``company``."""
         return engine.DuePolicy(
-            interval_months=service_type.interval_months or 12,
+            interval_months=self.interval_months or 12,
             grace_days=company.service_grace_days,
-            short_notice_days=service_type.short_notice_days
-            if service_type
-            else company.service_short_notice_days,
+            short_notice_days=self.short_notice_days if self else company.service_short_notice_days,
             nonworking_rule=company.service_nonworking_rule or engine.PREVIOUS,
             plausibility_years=company.service_plausibility_years or 5,
-            calendar=company._service_working_calendar(date_from, date_to),
+            calendar=calendar,
         )

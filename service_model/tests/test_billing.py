@@ -90,14 +90,7 @@ class TestBilling(TransactionCase):
         )
         account = accounts
         account.subscription_ids.unlink()
-        job = self.env["service.job"].create(
-            {
-                "account_id": account.id,
-                "company_id": self.company.id,
-                "completion_date": date(2025, 6, 12),
-            }
-        )
-        job.action_done()
+        self._complete_job(account, date(2025, 6, 12))
         sub = account.subscription_ids
         self.assertEqual(len(sub), 1)
         self.assertEqual(sub.state, "active")
@@ -124,19 +117,24 @@ class TestBilling(TransactionCase):
         job2.action_done()
         self.assertEqual(len(account.subscription_ids), 1)
 
+    def _complete_job(self, account, completion_date):
+        """A job of ``account`` completed on ``completion_date``."""
+        job = self.env["service.job"].create(
+            {
+                "account_id": account.id,
+                "company_id": self.company.id,
+                "completion_date": completion_date,
+            }
+        )
+        job.action_done()
+        return job
+
     @freeze_time("2025-06-15")
     def test_switches_off_become_finance_activities(self):
         self.company.service_subscription_on_completion = False
         _partner, _product, account, subs = _make_billing_data(self.env, 1, date(2025, 1, 1))
         subs.unlink()
-        job = self.env["service.job"].create(
-            {
-                "account_id": account.id,
-                "company_id": self.company.id,
-                "completion_date": date(2025, 6, 12),
-            }
-        )
-        job.action_done()
+        self._complete_job(account, date(2025, 6, 12))
         self.assertFalse(account.subscription_ids)
         self.assertIn("Create the subscription", account.activity_ids.mapped("summary"))
 
@@ -163,14 +161,7 @@ class TestBilling(TransactionCase):
             self.env, 1, date(2025, 1, 1), amount=0.0
         )
         subs.unlink()
-        job = self.env["service.job"].create(
-            {
-                "account_id": account.id,
-                "company_id": self.company.id,
-                "completion_date": date(2025, 6, 12),
-            }
-        )
-        job.action_done()
+        job = self._complete_job(account, date(2025, 6, 12))
         self.assertEqual(job.state, "done")
         sub = account.subscription_ids
         self.assertEqual(sub.state, "draft")

@@ -99,6 +99,10 @@ class TestApplyServiceDates(ServiceModelCommon):
         self.assertTrue(
             self.account.activity_ids.filtered(lambda a: a.summary == "Service date conflict")
         )
+        job.action_resolve_conflict()
+        self.assertFalse(
+            self.account.activity_ids.filtered(lambda a: a.summary == "Service date conflict")
+        )
 
     def test_row9_regression_unless_backdating(self):
         self._apply(self.account, date(2025, 6, 10))
@@ -147,6 +151,9 @@ class TestPhases(ServiceModelCommon):
         self.assertEqual(activity.user_id, self.cs_user)
         job.action_accept()
         self.assertEqual(job.state, "accepted")
+        self.assertFalse(
+            account.activity_ids.filtered(lambda a: a.summary == "Job waits for acceptance")
+        )
 
     def test_contractor_override(self):
         self.contractor.service_auto_accept = "never"
@@ -167,7 +174,13 @@ class TestPhases(ServiceModelCommon):
         self.assertFalse(account.job_ids)
         activity = account.activity_ids.filtered(lambda a: a.summary == "Create the job")
         self.assertEqual(activity.user_id, owner)
+        account._create_jobs_from_anchors()  # the step is waiting already: no second one
+        self.assertEqual(
+            len(account.activity_ids.filtered(lambda a: a.summary == "Create the job")), 1
+        )
+        other_step = account._schedule_manual_step("tax_id_check", "Check the tax ID")
         account.action_create_job()
+        self.assertTrue(other_step.exists(), "creating the job closes its own step only")
         self.assertEqual(account.open_job_id.due_date, date(2026, 6, 10))
         self.assertFalse(account.activity_ids.filtered(lambda a: a.summary == "Create the job"))
 

@@ -33,7 +33,7 @@ class TestJobBatchQueries(ServiceModelCommon):
         counts = {}
         for size in (100, 2000):
             accounts = self._active_accounts(size, f"Q{size}")
-            with self.assertQueryCount(11):
+            with self.assertQueryCount(10):
                 jobs = accounts._create_jobs_from_anchors()
             counts[size] = len(jobs)
             self.assertEqual(set(jobs.mapped("state")), {"accepted"})
