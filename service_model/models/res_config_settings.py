@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -45,3 +45,35 @@ class ResConfigSettings(models.TransientModel):
     service_systems_user_id = fields.Many2one(
         related="company_id.service_systems_user_id", readonly=False
     )
+
+    # -- the Service Administrator's settings ------------------------------------------
+    # Odoo lets only its administrators save Settings. A Service Administrator
+    # without that right opens the suite's app only (the general block is hidden
+    # from them) and saves the suite's fields, which live on the company.
+
+    def _is_service_settings_only(self):
+        return not self.env.is_admin() and self.env.user.has_group(
+            "service_model.group_service_admin"
+        )
+
+    def _service_setting_fields(self):
+        return {
+            name
+            for name, field in self._fields.items()
+            if field.related and field.related.startswith("company_id.service_")
+        }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self._is_service_settings_only():
+            return super().create(vals_list)
+        own = self._service_setting_fields()
+        vals_list = [{key: value for key, value in vals.items() if key in own} for vals in vals_list]
+        # the company is written by administrators only: the suite's fields, nothing else
+        return super(ResConfigSettings, self.sudo()).create(vals_list).sudo(False)
+
+    def execute(self):
+        if self._is_service_settings_only():
+            # create() saved the suite's settings; the rest of execute() is the administrators'
+            return {"type": "ir.actions.client", "tag": "reload"}
+        return super().execute()

@@ -111,6 +111,9 @@ class ServiceAccount(models.Model):
     bill_to_partner_id = fields.Many2one(
         "res.partner", string="Bill-To Party", compute="_compute_bill_to_partner_id", store=True
     )
+    plan_locked = fields.Boolean(
+        compute="_compute_plan_locked", help="Only Finance changes the plan of this account now."
+    )
     cs_user_id = fields.Many2one(
         "res.users",
         string="CS Owner",
@@ -186,6 +189,14 @@ class ServiceAccount(models.Model):
             account.bill_to_partner_id = (
                 account.agency_id if account.bill_to == "agency" else account.end_user_id
             )
+
+    @api.depends("stage")
+    @api.depends_context("uid")
+    def _compute_plan_locked(self):
+        # stand-in for the views until the engine's field-level rule lands (same name)
+        finance = self.env.su or self.env.user.has_group("service_model.group_finance")
+        for account in self:
+            account.plan_locked = not finance and account.stage in ("active", "suspended")
 
     @api.depends("job_ids.state", "job_ids.due_date")
     def _compute_job_stats(self):
@@ -308,7 +319,9 @@ class ServiceAccount(models.Model):
         return result
 
     def _log_stage_change(self):
-        self.env["service.account.stage.log"].create(
+        # the history is the system's log, read-only to users: whoever may move
+        # the account (checked by the write on it) gets it written
+        self.env["service.account.stage.log"].sudo().create(
             [
                 {
                     "account_id": account.id,
@@ -320,7 +333,7 @@ class ServiceAccount(models.Model):
         )
 
     def _close_stage_log(self):
-        open_logs = self.env["service.account.stage.log"].search(
+        open_logs = self.env["service.account.stage.log"].sudo().search(
             [("account_id", "in", self.ids), ("date_end", "=", False)]
         )
         open_logs.date_end = fields.Datetime.now()
@@ -341,7 +354,8 @@ class ServiceAccount(models.Model):
                 for t in templates
                 if not t.company_id or t.company_id == account.company_id
             ]
-        self.env["service.account.checklist.item"].create(vals_list)
+        # the checklist is copied by the system; CS users only tick it
+        self.env["service.account.checklist.item"].sudo().create(vals_list)
 
     # -- stage actions ---------------------------------------------------------------
 

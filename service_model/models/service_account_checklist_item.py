@@ -9,6 +9,7 @@ class ServiceAccountChecklistItem(models.Model):
     _order = "sequence, id"
 
     account_id = fields.Many2one("service.account", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     template_id = fields.Many2one("service.checklist.template", ondelete="set null")
     name = fields.Char(required=True)
     sequence = fields.Integer(default=10)

@@ -23,6 +23,7 @@ class ServiceImportLine(models.Model):
     import_id = fields.Many2one(
         "service.import", string="Import", required=True, ondelete="cascade", index=True
     )
+    company_id = fields.Many2one(related="import_id.company_id", store=True, index=True)
     line_number = fields.Integer(string="Line", required=True, help="Line of the row in the file.")
     reference = fields.Char(string="Reference")
     account_id = fields.Many2one(

@@ -13,6 +13,9 @@ class ServiceImportMapping(models.Model):
     contractor_id = fields.Many2one(
         "res.partner", string="Contractor", required=True, ondelete="cascade", index=True
     )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
     column_reference = fields.Char(string="Reference Column", required=True)
     column_service_date = fields.Char(string="Service Date Column", required=True)
     column_phone = fields.Char(string="Phone Column")
@@ -28,9 +31,9 @@ class ServiceImportMapping(models.Model):
 
     _sql_constraints = [
         (
-            "contractor_uniq",
-            "unique(contractor_id)",
-            "A contractor has one remembered column mapping.",
+            "contractor_company_uniq",
+            "unique(contractor_id, company_id)",
+            "A contractor has one remembered column mapping per company.",
         ),
     ]
 
