@@ -68,7 +68,9 @@ class ResConfigSettings(models.TransientModel):
         if not self._is_service_settings_only():
             return super().create(vals_list)
         own = self._service_setting_fields()
-        vals_list = [{key: value for key, value in vals.items() if key in own} for vals in vals_list]
+        vals_list = [
+            {key: value for key, value in vals.items() if key in own} for vals in vals_list
+        ]
         # the company is written by administrators only: the suite's fields, nothing else
         return super(ResConfigSettings, self.sudo()).create(vals_list).sudo(False)
 

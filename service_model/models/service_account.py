@@ -333,8 +333,10 @@ class ServiceAccount(models.Model):
         )
 
     def _close_stage_log(self):
-        open_logs = self.env["service.account.stage.log"].sudo().search(
-            [("account_id", "in", self.ids), ("date_end", "=", False)]
+        open_logs = (
+            self.env["service.account.stage.log"]
+            .sudo()
+            .search([("account_id", "in", self.ids), ("date_end", "=", False)])
         )
         open_logs.date_end = fields.Datetime.now()
 

@@ -1,4 +1,5 @@
 from . import test_security
+from . import test_multicompany
 from . import test_due_date
 from . import test_account
 from . import test_job

@@ -97,7 +97,9 @@ class TestRoles(ServiceModelCommon):
         cls.cs_manager = new_test_user(
             cls.env, login="sm_cs_manager", groups="service_model.group_cs_manager"
         )
-        cls.finance = new_test_user(cls.env, login="sm_finance", groups="service_model.group_finance")
+        cls.finance = new_test_user(
+            cls.env, login="sm_finance", groups="service_model.group_finance"
+        )
         cls.env["service.checklist.template"].search([]).active = False
         cls.env["service.checklist.template"].create(
             [
@@ -169,7 +171,9 @@ class TestRoles(ServiceModelCommon):
         Item = self.env["service.account.checklist.item"].with_user(self.cs_manager)
         Item.create({"account_id": account.id, "name": "Extra check"})
         Item.browse(item.id).unlink()
-        self.assertEqual(account.checklist_item_ids.mapped("name"), ["Payment method", "Extra check"])
+        self.assertEqual(
+            account.checklist_item_ids.mapped("name"), ["Payment method", "Extra check"]
+        )
 
     def test_finance_ticks_its_items_but_creates_no_accounts_or_jobs(self):
         account = self._cs_account()
@@ -224,7 +228,9 @@ class TestRoles(ServiceModelCommon):
         }
         cs_form = self._form_arch(self.cs_user)
         self.assertLessEqual(cs_actions, set(cs_form.xpath("//header/button/@name")))
-        self.assertFalse(cs_actions & set(self._form_arch(self.finance).xpath("//header/button/@name")))
+        self.assertFalse(
+            cs_actions & set(self._form_arch(self.finance).xpath("//header/button/@name"))
+        )
         self.assertEqual(cs_form.xpath("//field[@name='last_service_date']/@readonly"), ["1"])
         self.assertEqual(
             cs_form.xpath("//field[@name='plan_yearly_price']/@readonly"), ["plan_locked"]
