@@ -249,3 +249,45 @@ class TestRoles(ServiceModelCommon):
         self.assertFalse(account.with_user(self.finance).plan_locked)
         draft = self._create_account("P-DRAFT")
         self.assertFalse(draft.with_user(self.cs_user).plan_locked)
+
+    def test_cs_user_records_a_service_date_and_runs_the_job(self):
+        account = self._cs_account()
+        account.action_start_onboarding()
+        account.checklist_item_ids.sudo().done = True
+        account.action_activate()
+        wizard = (
+            self.env["service.date.entry.wizard"]
+            .with_user(self.cs_user)
+            .create({"account_id": account.id, "service_date": date(2025, 3, 20)})
+        )
+        wizard.action_apply()
+        self.assertEqual(account.last_service_date, date(2025, 3, 20))
+        job = account.open_job_id
+        self.assertTrue(job)
+        job.action_start()
+        job.action_done()
+        self.assertEqual(job.state, "done")
+        self.assertEqual(account.last_service_date, date(2026, 3, 10))
+        self.assertEqual(
+            self.env["service.subscription"].with_user(self.cs_user).search_count(
+                [("account_id", "=", account.id)]
+            ),
+            1,
+        )
+
+    def test_import_rows_are_read_only_to_every_role(self):
+        data = b"Reference,Service date\r\nP-0001,2026-03-01\r\n"
+        service_import = self.env["service.import"]._create_from_file(
+            self.contractor, data, "dates.csv"
+        )
+        line = service_import.line_ids
+        self.assertEqual(len(line), 1)
+        for user in (self.cs_user, self.cs_manager, self.finance):
+            Line = self.env["service.import.line"].with_user(user)
+            self.assertEqual(Line.browse(line.id).reference, "P-0001")
+            with self.assertRaises(AccessError):
+                Line.browse(line.id).write({"service_date": date(2020, 1, 1)})
+            with self.assertRaises(AccessError):
+                Line.browse(line.id).unlink()
+            with self.assertRaises(AccessError):
+                Line.create({"import_id": service_import.id, "line_number": 9})
