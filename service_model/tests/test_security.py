@@ -4,7 +4,7 @@ from freezegun import freeze_time
 from lxml import etree
 
 from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 from .common import NOW, ServiceModelCommon
 
@@ -123,12 +123,20 @@ class TestRoles(ServiceModelCommon):
             {"name": "Gas Safe Ltd", "is_company": True, "is_service_contractor": True}
         )
         contractor.email = "jobs@gassafe.example"
-        account = self._cs_account(
-            end_user_id=end_user.id,
-            agency_id=agency.id,
-            contractor_id=contractor.id,
-            bill_to="agency",
-        )
+        # the form the CS user saves in the browser, with its onchanges and modifiers
+        with Form(self.env["service.account"].with_user(self.cs_user)) as form:
+            form.property_reference = "P-CS-1"
+            form.street = "2 Dock Road"
+            form.city = "Bristol"
+            form.end_user_id = end_user
+            form.agency_id = agency
+            form.contractor_id = contractor
+            form.service_type_id = self.service_type
+            form.plan_yearly_price = 150.0
+            form.bill_to = "agency"
+        account = form.record
+        self.assertEqual(account.plan_product_id, self.product)
+        self.assertEqual(account.bill_to_partner_id, agency)
         account.action_start_onboarding()
         self.assertEqual(account.stage, "onboarding")
         self.assertEqual(len(account.checklist_item_ids), 2)
@@ -246,6 +254,15 @@ class TestRoles(ServiceModelCommon):
     def test_plan_locked_once_active_except_for_finance(self):
         account = self._create_active_account()
         self.assertTrue(account.with_user(self.cs_user).plan_locked)
+        form = Form(account.with_user(self.cs_user))
+        for fname, value in (
+            ("plan_yearly_price", 1.0),
+            ("plan_term_years", 1),
+            ("bill_to", "agency"),
+            ("last_service_date", date(2026, 1, 1)),
+        ):
+            with self.assertRaises(AssertionError, msg=fname):
+                setattr(form, fname, value)
         self.assertFalse(account.with_user(self.finance).plan_locked)
         draft = self._create_account("P-DRAFT")
         self.assertFalse(draft.with_user(self.cs_user).plan_locked)
@@ -269,9 +286,9 @@ class TestRoles(ServiceModelCommon):
         self.assertEqual(job.state, "done")
         self.assertEqual(account.last_service_date, date(2026, 3, 10))
         self.assertEqual(
-            self.env["service.subscription"].with_user(self.cs_user).search_count(
-                [("account_id", "=", account.id)]
-            ),
+            self.env["service.subscription"]
+            .with_user(self.cs_user)
+            .search_count([("account_id", "=", account.id)]),
             1,
         )
 
