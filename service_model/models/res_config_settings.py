@@ -71,6 +71,11 @@ class ResConfigSettings(models.TransientModel):
         vals_list = [
             {key: value for key, value in vals.items() if key in own} for vals in vals_list
         ]
+        for vals in vals_list:
+            for name, value in vals.items():
+                # sudo() below must not let them point at records they cannot see
+                if value and self._fields[name].type == "many2one":
+                    self.env[self._fields[name].comodel_name].browse(value).check_access("read")
         # the company is written by administrators only: the suite's fields, nothing else
         return super(ResConfigSettings, self.sudo()).create(vals_list).sudo(False)
 

@@ -79,6 +79,12 @@ class TestGroups(TransactionCase):
         self.assertEqual(
             self.env["res.config.settings"].create({}).user_default_rights, default_rights
         )
+        other_company = self.env["res.company"].create({"name": "Not theirs"})
+        other_journal = self.env["account.journal"].create(
+            {"name": "Not theirs", "code": "NTH", "type": "sale", "company_id": other_company.id}
+        )
+        with self.assertRaises(AccessError):
+            Settings.create({"service_billing_journal_id": other_journal.id})
         with self.assertRaises(AccessError):
             self.env["res.config.settings"].with_user(self.cs_manager).create(
                 {"service_grace_days": 9}
