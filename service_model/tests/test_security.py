@@ -270,6 +270,14 @@ class TestRoles(ServiceModelCommon):
             with self.assertRaises(AssertionError, msg=fname):
                 setattr(form, fname, value)
         self.assertFalse(account.with_user(self.finance).plan_locked)
+        # Finance opens the account form and may change the plan there
+        form = Form(account.with_user(self.finance))
+        self.assertEqual(form.plan_yearly_price, 120.0)
+        with self.assertRaises(AssertionError):
+            form.last_service_date = date(2026, 1, 1)
+        form.plan_yearly_price = 130.0
+        form.save()
+        self.assertEqual(account.plan_yearly_price, 130.0)
         draft = self._create_account("P-DRAFT")
         self.assertFalse(draft.with_user(self.cs_user).plan_locked)
 
