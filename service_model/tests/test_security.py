@@ -3,6 +3,7 @@ from datetime import date
 from freezegun import freeze_time
 from lxml import etree
 
+from odoo.addons.base.models.res_users import name_selection_groups
 from odoo.exceptions import AccessError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
@@ -51,9 +52,15 @@ class TestGroups(TransactionCase):
                 "service_model.group_service_admin",
             ],
         )
+        selections = [groups]
         kind, groups = apps[self.env.ref("service_model.module_category_service_billing")]
         self.assertEqual(kind, "selection")
         self.assertEqual(groups, self.env.ref("service_model.group_finance"))
+        selections.append(groups)
+        # the fields behind the two dropdowns of the user form
+        user_fields = self.env["res.users"].fields_get()
+        for groups in selections:
+            self.assertEqual(user_fields[name_selection_groups(groups.ids)]["type"], "selection")
 
     def test_settings_menu_only_for_admins(self):
         menu = self.env.ref("service_model.res_config_settings_menu")
