@@ -7,8 +7,8 @@ from unittest.mock import patch
 import openpyxl
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
 
 from .common import ServiceModelCommon
 
@@ -34,6 +34,9 @@ class TestServiceImport(ServiceModelCommon):
             {"name": "Other Gas", "is_service_contractor": True}
         )
         cls.company.country_id = cls.env.ref("base.uk")
+        cls.cs_manager = new_test_user(
+            cls.env, login="sm_import_cs_manager", groups="service_model.group_cs_manager"
+        )
 
     @classmethod
     def _account(cls, reference, last=None, stage="active", contractor=None):
@@ -216,14 +219,31 @@ class TestServiceImport(ServiceModelCommon):
         self.assertIn("locked", line.message)
         self.assertEqual(record.state, "done")
 
-    def test_backdating_when_cs_allows_it(self):
+    def test_backdating_when_a_cs_manager_allows_it(self):
         account = self._account("PR-BACK", last=date(2025, 5, 1))
         data = csv_bytes([["Ref", "Date of inspection"], ["PR-BACK", "2025-01-01"]])
-        record = self._import(data, allow_backdating=True)
+        record = self._import(data, user=self.cs_manager, allow_backdating=True)
         record._validate()
         record._apply()
         self.assertEqual(record.line_ids.result, "created")
         self.assertEqual(account.last_service_date, date(2025, 1, 1))
+
+    def test_only_a_cs_manager_may_allow_backdating(self):
+        self._account("PR-BACK", last=date(2025, 5, 1))
+        data = csv_bytes([["Ref", "Date of inspection"], ["PR-BACK", "2025-01-01"]])
+        count = self.env["service.import"].search_count([])
+        with self.assertRaisesRegex(AccessError, "Only a CS manager may allow backdating"):
+            self._import(data, allow_backdating=True)
+        self.assertEqual(self.env["service.import"].search_count([]), count)
+        record = self._import(data)
+        with self.assertRaises(AccessError):
+            record.allow_backdating = True
+        wizard = self._wizard(data, "back.csv")
+        wizard.allow_backdating = True
+        with self.assertRaises(AccessError):
+            wizard.action_upload()
+        record._validate()
+        self.assertEqual(record.line_ids.result_code, "regression")
 
     def test_ambiguous_dates_ask_cs(self):
         account = self._account("PR-AMB")
@@ -335,8 +355,14 @@ class TestServiceImport(ServiceModelCommon):
             [["Ref", "Date"]] + [[a.property_reference, "2025-06-01"] for a in accounts]
         )
         record = self._import(data)
-        self.assertFalse(record._run("validate"))
+        # Even reading the rows is left to the background job.
+        self.assertEqual((record.state, record.queued_step), ("queued", "parse"))
+        self.assertFalse(record.line_ids)
+        with self.assertRaisesRegex(UserError, "processed in the background"):
+            record.with_user(self.cs_user)._run("validate")
+        self.env["service.import"]._cron_process_imports()
         self.assertEqual((record.state, record.queued_step), ("queued", "validate"))
+        self.assertEqual(len(record.line_ids), 5)
         self.env["service.import"]._cron_process_imports()
         self.assertEqual(record.state, "queued")
         self.assertAlmostEqual(record.progress, 40.0)
