@@ -705,8 +705,20 @@ def cell_text(value):
     return str(value if value is not None else "").strip()
 
 
-def extract_records(parsed, header_index, columns, order=DATE_ORDER_DMY, country_code="GB"):
-    """One ``ImportRecord`` per data row below the header."""
+def extract_records(
+    parsed,
+    header_index,
+    columns,
+    order=DATE_ORDER_DMY,
+    country_code="GB",
+    phone_lines=None,
+):
+    """One ``ImportRecord`` per data row below the header.
+
+    ``phone_lines`` (a range of line numbers, default all) limits where phone
+    numbers, the slow part, are read: a file stored in batches needs every
+    row's reference and date (duplicates), and only its batch's phones.
+    """
     ref_index = columns[COL_REFERENCE]
     date_index = columns[COL_SERVICE_DATE]
     phone_index = columns.get(COL_PHONE)
@@ -736,7 +748,11 @@ def extract_records(parsed, header_index, columns, order=DATE_ORDER_DMY, country
             record.error_params = {"value": cell_text(date_value)}
             records.append(record)
             continue
-        if phone_index is not None and phone_index < width:
+        if (
+            phone_index is not None
+            and phone_index < width
+            and (phone_lines is None or line in phone_lines)
+        ):
             try:
                 record.phone = normalize_phone(row[phone_index], country_code)
             except ValueError:

@@ -476,18 +476,21 @@ class ServiceImport(models.Model):
         merged across batches. Returns the number of rows still to create."""
         parsed = parsed or self._read_parsed_file()
         header_index, columns = self._locate_header(parsed)
+        Line = self.env["service.import.line"].sudo()
+        last = Line.search([("import_id", "=", self.id)], order="line_number desc", limit=1)
+        batch = [n for n in parsed.line_numbers[header_index + 1 :] if n > last.line_number]
+        batch = batch[:limit] if limit else batch
         records = parser.extract_records(
             parsed,
             header_index,
             columns,
             self.date_order or parser.DATE_ORDER_DMY,
             self.phone_country_id.code or "GB",
+            phone_lines=range(batch[0], batch[-1] + 1) if batch else range(0),
         )
         if not records:
             raise UserError(self._file_error_message(parser.EmptyFileError()))
         parser.merge_duplicates(records)
-        Line = self.env["service.import.line"].sudo()
-        last = Line.search([("import_id", "=", self.id)], order="line_number desc", limit=1)
         todo = [record for record in records if record.line > last.line_number]
         Line.create([self._line_values(record) for record in todo[:limit]])
         remaining = max(len(todo) - (limit or len(todo)), 0)

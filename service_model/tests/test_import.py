@@ -641,3 +641,24 @@ class TestServiceImport(ServiceModelCommon):
                 self._import(data, file_name)
             self.assertLess(time.perf_counter() - started, 15)
         self.assertEqual(self.env["service.import"].search_count([]), count)
+
+    def test_background_reading_in_batches_keeps_duplicates_and_phones(self):
+        accounts = [self._account(f"PR-BR{n:02d}") for n in range(24)]
+        self.env["ir.config_parameter"].sudo().set_param(
+            "service_model.import_background_rows", "3"
+        )
+        self.env["ir.config_parameter"].sudo().set_param("service_model.import_batch_size", "1")
+        rows = [["Ref", "Date", "Phone"]]
+        rows += [[a.property_reference, "2025-06-01", "020 7946 0958"] for a in accounts]
+        rows.append([accounts[0].property_reference, "2025-06-02", ""])  # line 26
+        record = self._import(csv_bytes(rows))
+        Import = self.env["service.import"]
+        Import._cron_process_imports()
+        self.assertEqual((record.queued_step, len(record.line_ids)), ("parse", 10))
+        Import._cron_process_imports()
+        Import._cron_process_imports()
+        self.assertEqual((record.queued_step, len(record.line_ids)), ("validate", 25))
+        self.assertEqual(set(record.line_ids[:-1].mapped("phone")), {"+442079460958"})
+        duplicates = record.line_ids.filtered(lambda line: line.result_code == "duplicate")
+        self.assertEqual(duplicates.mapped("line_number"), [2, 26])
+        self.assertIn("2, 26", duplicates[1].message)
