@@ -662,3 +662,22 @@ class TestServiceImport(ServiceModelCommon):
         duplicates = record.line_ids.filtered(lambda line: line.result_code == "duplicate")
         self.assertEqual(duplicates.mapped("line_number"), [2, 26])
         self.assertIn("2, 26", duplicates[1].message)
+
+    def test_wizard_leaves_a_large_file_to_the_background(self):
+        self._account("PR-BIG")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "service_model.import_background_rows", "1"
+        )
+        data = csv_bytes([["Ref", "Date"], ["PR-BIG", "2025-06-01"], ["PR-N1", "2025-06-01"]])
+        wizard = self._wizard(data, "big.csv")
+        action = wizard.action_upload()
+        self.assertEqual(
+            (action["res_model"], action["res_id"]), ("service.import", wizard.import_id.id)
+        )
+        self.assertEqual(
+            (wizard.import_id.state, wizard.import_id.queued_step), ("queued", "parse")
+        )
+        for _call in range(3):
+            self.env["service.import"]._cron_process_imports()
+        self.assertEqual(wizard.import_id.state, "previewed")
+        self.assertEqual((wizard.created_count, wizard.rejected_count), (1, 1))
