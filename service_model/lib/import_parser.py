@@ -4,7 +4,8 @@ The contractor import (backend wizard today, portal page later) goes through
 these steps, each a plain function tested without a database:
 
 1. ``read_rows``: bytes + file name -> a ``ParsedFile`` (the cells of every
-   non-empty row with its line number). CSV in any common delimiter and
+   non-empty row with its line number), within ``ReadLimits`` (size, rows,
+   columns, cells, an XLSX's unpacked size) checked while reading. CSV in any common delimiter and
    encoding, XLS through xlrd, XLSX through openpyxl. The CSV strategy mirrors
    ``base_import.models.base_import._read_csv`` (BOM map, chardet, a separator
    is the one that gives every row the same width) and extends it to what
@@ -15,7 +16,8 @@ these steps, each a plain function tested without a database:
 3. ``detect_date_order`` over the whole date column: day-first, month-first,
    no question needed, or ambiguous (the user is asked).
 4. ``extract_records``: one ``ImportRecord`` per row, with the row's own
-   errors (no reference, unreadable date, invalid phone).
+   errors (no reference, unreadable date) and warnings (a phone number that
+   does not normalise: the row is kept, the value flagged).
 5. ``merge_duplicates`` (decision matrix row 11).
 6. ``rejected_rows_csv``: the rows to send back, with spreadsheet formulas
    neutralised.
@@ -36,6 +38,14 @@ from dataclasses import dataclass, field
 import chardet
 
 DEFAULT_MAX_FILE_SIZE = 20 * 1024 * 1024
+# What a contractor's file may hold, whatever its size on disk: beyond these a
+# file would not be read within a request's time and memory limits.
+DEFAULT_MAX_ROWS = 100_000
+DEFAULT_MAX_COLUMNS = 200
+DEFAULT_MAX_CELLS = 2_000_000
+# An XLSX is a zip: its members may hold at most this many times the file-size
+# limit once uncompressed (a "zip bomb" holds thousands of times more).
+XLSX_MAX_EXPANSION = 10
 
 # Canonical columns of a contractor file.
 COL_REFERENCE = "reference"
@@ -104,9 +114,10 @@ DATE_ORDER_MIXED = "mixed"
 ROW_MISSING_REFERENCE = "missing_reference"
 ROW_MISSING_DATE = "missing_date"
 ROW_INVALID_DATE = "invalid_date"
-ROW_INVALID_PHONE = "invalid_phone"
-ROW_DUPLICATE_CONFLICT = "duplicate_conflict"
+ROW_DUPLICATE_CONFLICT = "duplicate"
 ROW_DUPLICATE_MERGED = "duplicate_merged"
+# Row warning codes: the row is imported, the value is flagged.
+WARN_INVALID_PHONE = "phone_invalid"
 
 BOM_MAP = (
     # UTF-32 first: its little-endian BOM starts with UTF-16's.
@@ -179,6 +190,26 @@ class FileTooLargeError(ImportFileError):
     default_message = "The file is {size} bytes, over the limit of {limit} bytes."
 
 
+class TooManyRowsError(ImportFileError):
+    code = "too_many_rows"
+    default_message = "The file has more than {limit} rows."
+
+
+class TooManyColumnsError(ImportFileError):
+    code = "too_many_columns"
+    default_message = "The file has {columns} columns, over the limit of {limit}."
+
+
+class TooManyCellsError(ImportFileError):
+    code = "too_many_cells"
+    default_message = "The file has more than {limit} cells."
+
+
+class UncompressedTooLargeError(ImportFileError):
+    code = "uncompressed_too_large"
+    default_message = "The spreadsheet unpacks to {size} bytes, over the limit of {limit} bytes."
+
+
 class NotASpreadsheetError(ImportFileError):
     code = "not_spreadsheet"
     default_message = "The file is not a spreadsheet (CSV, XLS or XLSX)."
@@ -209,22 +240,79 @@ class ParsedFile:
     datemode: int = 0
 
 
-def read_rows(data, filename="", max_size=DEFAULT_MAX_FILE_SIZE):
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much a file may hold: its size in bytes, and once read its rows
+    (lines, empty ones included), columns and cells."""
+
+    max_size: int = DEFAULT_MAX_FILE_SIZE
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_columns: int = DEFAULT_MAX_COLUMNS
+    max_cells: int = DEFAULT_MAX_CELLS
+
+
+class _RowCollector:
+    """The non-empty rows of a file with their line numbers, refusing the
+    file as soon as it goes past its limits: a huge file costs little time."""
+
+    def __init__(self, limits):
+        self.limits = limits
+        self.rows = []
+        self.line_numbers = []
+        self.cells = 0
+
+    def check_dimensions(self, rows, columns):
+        """Refuse at once a sheet that declares more than the limits."""
+        limits = self.limits
+        if rows and rows > limits.max_rows:
+            raise TooManyRowsError(limit=limits.max_rows)
+        if rows and columns and rows * columns > limits.max_cells:
+            raise TooManyCellsError(limit=limits.max_cells)
+
+    def add(self, line, values):
+        limits = self.limits
+        if line > limits.max_rows:
+            raise TooManyRowsError(limit=limits.max_rows)
+        width = len(values)
+        if width > limits.max_columns:
+            # Spreadsheets and some CSV exports pad rows with empty cells.
+            values = list(values)
+            while values and not str(values[-1]).strip():
+                values.pop()
+            width = len(values)
+            if width > limits.max_columns:
+                raise TooManyColumnsError(columns=width, limit=limits.max_columns)
+        self.cells += width
+        if self.cells > limits.max_cells:
+            raise TooManyCellsError(limit=limits.max_cells)
+        if any(str(value).strip() for value in values):
+            self.rows.append(values)
+            self.line_numbers.append(line)
+
+
+def read_rows(data, filename="", max_size=DEFAULT_MAX_FILE_SIZE, limits=None):
     """Read ``data`` (bytes) into a ``ParsedFile``; the type comes from the
-    content, the file name is only a hint for text files."""
+    content, the file name is only a hint for text files.
+
+    ``limits`` (a ``ReadLimits``, whose ``max_size`` wins over ``max_size``)
+    bounds what is read: past them the file is refused with an
+    ``ImportFileError`` before it is read to the end.
+    """
+    limits = limits or ReadLimits(max_size=max_size)
     data = data or b""
-    if max_size and len(data) > max_size:
-        raise FileTooLargeError(size=len(data), limit=max_size)
+    if limits.max_size and len(data) > limits.max_size:
+        raise FileTooLargeError(size=len(data), limit=limits.max_size)
     if not data.strip():
         raise EmptyFileError()
+    collector = _RowCollector(limits)
     if data.startswith(OLE_MAGIC):
-        parsed = _read_xls(data)
+        parsed = _read_xls(data, collector)
     elif data.startswith(ZIP_MAGIC):
-        parsed = _read_xlsx(data)
+        parsed = _read_xlsx(data, collector)
     elif data.startswith(NOT_SPREADSHEET_MAGIC):
         raise NotASpreadsheetError()
     else:
-        parsed = _read_csv(data)
+        parsed = _read_csv(data, collector)
     if not parsed.rows:
         raise EmptyFileError()
     return parsed
@@ -288,7 +376,7 @@ def sniff_separator(text):
     return best
 
 
-def _read_csv(data):
+def _read_csv(data, collector):
     text, encoding = decode_text(data)
     if _looks_binary(text):
         raise NotASpreadsheetError()
@@ -296,20 +384,21 @@ def _read_csv(data):
         raise EmptyFileError()
     separator = sniff_separator(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    rows, line_numbers = [], []
-    line = 0
     try:
-        for row in reader:
-            line += 1
-            if any(cell.strip() for cell in row):
-                rows.append(row)
-                line_numbers.append(line)
+        for line, row in enumerate(reader, 1):
+            collector.add(line, row)
     except csv.Error as exc:
         raise UnreadableFileError(detail=str(exc)) from exc
-    return ParsedFile(rows, line_numbers, "csv", encoding=encoding, separator=separator)
+    return ParsedFile(
+        collector.rows,
+        collector.line_numbers,
+        "csv",
+        encoding=encoding,
+        separator=separator,
+    )
 
 
-def _read_xls(data):
+def _read_xls(data, collector):
     import xlrd
 
     try:
@@ -317,7 +406,7 @@ def _read_xls(data):
         sheet = book.sheet_by_index(0)
     except Exception as exc:  # xlrd raises many types on corrupt files
         raise UnreadableFileError(detail=str(exc)) from exc
-    rows, line_numbers = [], []
+    collector.check_dimensions(sheet.nrows, sheet.ncols)
     for rowx in range(sheet.nrows):
         values = []
         for cell in sheet.row(rowx):
@@ -334,40 +423,49 @@ def _read_xls(data):
                 values.append("")
             else:
                 values.append(str(cell.value))
-        if _non_empty(values):
-            rows.append(values)
-            line_numbers.append(rowx + 1)
-    return ParsedFile(rows, line_numbers, "xls", datemode=book.datemode)
+        collector.add(rowx + 1, values)
+    return ParsedFile(collector.rows, collector.line_numbers, "xls", datemode=book.datemode)
 
 
-def _read_xlsx(data):
+def _check_xlsx_archive(data, max_size):
+    """The archive's members, from its central directory, without unpacking:
+    refuses a zip bomb (sizes declared there bound what zipfile unpacks)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
     except zipfile.BadZipFile as exc:
         raise UnreadableFileError(detail=str(exc)) from exc
-    if "xl/workbook.xml" not in names:
+    if "xl/workbook.xml" not in {member.filename for member in members}:
         raise NotASpreadsheetError()
+    limit = (max_size or DEFAULT_MAX_FILE_SIZE) * XLSX_MAX_EXPANSION
+    size = sum(member.file_size for member in members)
+    if size > limit:
+        raise UncompressedTooLargeError(size=size, limit=limit)
+
+
+def _read_xlsx(data, collector):
+    _check_xlsx_archive(data, collector.limits.max_size)
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        rows, line_numbers = [], []
-        for rowx, row in enumerate(sheet.iter_rows(values_only=True), 1):
-            values = ["" if value is None else value for value in row]
-            if _non_empty(values):
-                rows.append(values)
-                line_numbers.append(rowx)
-        datemode = 1 if book.epoch == openpyxl.utils.datetime.CALENDAR_MAC_1904 else 0
-        book.close()
     except Exception as exc:  # openpyxl raises many types on corrupt files
         raise UnreadableFileError(detail=str(exc)) from exc
-    return ParsedFile(rows, line_numbers, "xlsx", datemode=datemode)
-
-
-def _non_empty(values):
-    return any(str(value).strip() for value in values)
+    try:
+        sheet = book.worksheets[0]
+        # The dimension the sheet declares, when it does: read-only sheets pad
+        # every row to it.
+        collector.check_dimensions(sheet.max_row, sheet.max_column)
+        for rowx, row in enumerate(sheet.iter_rows(values_only=True), 1):
+            collector.add(rowx, ["" if value is None else value for value in row])
+        datemode = 1 if book.epoch == openpyxl.utils.datetime.CALENDAR_MAC_1904 else 0
+    except ImportFileError:
+        raise
+    except Exception as exc:  # openpyxl raises many types on corrupt files
+        raise UnreadableFileError(detail=str(exc)) from exc
+    finally:
+        book.close()
+    return ParsedFile(collector.rows, collector.line_numbers, "xlsx", datemode=datemode)
 
 
 # -- columns ------------------------------------------------------------------------
@@ -589,6 +687,9 @@ class ImportRecord:
     raw: list = field(default_factory=list)
     error: str = ""
     error_params: dict = field(default_factory=dict)
+    # A value of an optional column that is flagged, never rejected (WARN_*).
+    warning: str = ""
+    warning_params: dict = field(default_factory=dict)
     # Line of the row this one merged into (identical duplicate).
     merged_into: int = 0
 
@@ -604,8 +705,20 @@ def cell_text(value):
     return str(value if value is not None else "").strip()
 
 
-def extract_records(parsed, header_index, columns, order=DATE_ORDER_DMY, country_code="GB"):
-    """One ``ImportRecord`` per data row below the header."""
+def extract_records(
+    parsed,
+    header_index,
+    columns,
+    order=DATE_ORDER_DMY,
+    country_code="GB",
+    phone_lines=None,
+):
+    """One ``ImportRecord`` per data row below the header.
+
+    ``phone_lines`` (a range of line numbers, default all) limits where phone
+    numbers, the slow part, are read: a file stored in batches needs every
+    row's reference and date (duplicates), and only its batch's phones.
+    """
     ref_index = columns[COL_REFERENCE]
     date_index = columns[COL_SERVICE_DATE]
     phone_index = columns.get(COL_PHONE)
@@ -635,12 +748,18 @@ def extract_records(parsed, header_index, columns, order=DATE_ORDER_DMY, country
             record.error_params = {"value": cell_text(date_value)}
             records.append(record)
             continue
-        if phone_index is not None and phone_index < width:
+        if (
+            phone_index is not None
+            and phone_index < width
+            and (phone_lines is None or line in phone_lines)
+        ):
             try:
                 record.phone = normalize_phone(row[phone_index], country_code)
             except ValueError:
-                record.error = ROW_INVALID_PHONE
-                record.error_params = {"value": cell_text(row[phone_index])}
+                # An optional value never costs the row its service date.
+                record.phone = cell_text(row[phone_index])
+                record.warning = WARN_INVALID_PHONE
+                record.warning_params = {"value": record.phone}
         records.append(record)
     return records
 

@@ -2,9 +2,10 @@ import base64
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..lib import due_date as engine
 from ..lib import import_parser as parser
 
 _logger = logging.getLogger(__name__)
@@ -12,6 +13,8 @@ _logger = logging.getLogger(__name__)
 DEFAULT_MAX_SIZE_MB = 20
 DEFAULT_BACKGROUND_ROWS = 2000
 DEFAULT_BATCH_SIZE = 500
+# Reading the file into rows is cheaper per row than asking the engine.
+PARSE_BATCH_FACTOR = 10
 # Outcomes of the engine that write something when applied.
 APPLY_RESULTS = ("created", "updated", "stored", "conflict")
 COUNTED_RESULTS = ("created", "updated", "unchanged", "stored", "conflict", "merged", "rejected")
@@ -25,12 +28,18 @@ class ServiceImport(models.Model):
 
     - :meth:`_parse`: read the file into rows (raises ``UserError`` on a bad
       file, so nothing is kept); stops in ``needs_choice`` when the file's
-      dates could be day-first or month-first and nobody chose yet.
+      dates could be day-first or month-first and neither this import nor
+      the contractor's remembered mapping says which; large files are read
+      in the background.
     - :meth:`_validate`: match references and ask the due-date engine what
       each row would do (``dry_run``): the preview.
     - :meth:`_apply`: apply the good rows in batches, a savepoint per batch
       and a fallback per row, so a bad row never loses the good ones.
     - :meth:`_run`: both, now or in the background for large files.
+
+    Each step refuses to run out of order (``UserError``) and checks the
+    user's right to write the import; the rows are a system log, written
+    with ``sudo()`` after that check.
     """
 
     _name = "service.import"
@@ -78,7 +87,7 @@ class ServiceImport(models.Model):
         index=True,
     )
     queued_step = fields.Selection(
-        [("validate", "Preview"), ("apply", "Apply")],
+        [("parse", "Read"), ("validate", "Preview"), ("apply", "Apply")],
         readonly=True,
         help="What the background job does next with this import.",
     )
@@ -105,13 +114,17 @@ class ServiceImport(models.Model):
         help="How to read dates such as 03/04/2024 when the file does not tell.",
     )
     allow_backdating = fields.Boolean(
-        help="Accept service dates older than the account's current one (otherwise rejected)."
+        help="Accept service dates older than the account's current one (otherwise rejected). "
+        "Only a CS manager may allow it."
     )
     phone_country_id = fields.Many2one(
         "res.country",
         string="Phone Country",
-        default=lambda self: self.env.company.country_id,
-        help="Country of phone numbers written without an international prefix.",
+        compute="_compute_phone_country_id",
+        store=True,
+        readonly=False,
+        help="Country of phone numbers written without an international prefix: the "
+        "contractor's, else the company's.",
     )
     date_applied = fields.Datetime(readonly=True)
     line_ids = fields.One2many("service.import.line", "import_id", string="Rows", readonly=True)
@@ -131,6 +144,13 @@ class ServiceImport(models.Model):
     def _compute_name(self):
         for record in self:
             record.name = " · ".join(filter(None, [record.contractor_id.name, record.file_name]))
+
+    @api.depends("contractor_id.country_id", "company_id.country_id")
+    def _compute_phone_country_id(self):
+        for record in self:
+            record.phone_country_id = (
+                record.contractor_id.country_id or record.company_id.country_id
+            )
 
     @api.depends("line_ids.result")
     def _compute_counts(self):
@@ -162,7 +182,37 @@ class ServiceImport(models.Model):
         except ValueError:
             return default
 
+    def _read_limits(self):
+        return parser.ReadLimits(
+            max_size=self._param("max_size_mb", DEFAULT_MAX_SIZE_MB) * 1048576,
+            max_rows=self._param("max_rows", parser.DEFAULT_MAX_ROWS),
+            max_columns=self._param("max_columns", parser.DEFAULT_MAX_COLUMNS),
+            max_cells=self._param("max_cells", parser.DEFAULT_MAX_CELLS),
+        )
+
     # -- creation --------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_backdating_right(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_backdating_right([vals])
+        return super().write(vals)
+
+    def _check_backdating_right(self, vals_list):
+        """Accepting dates older than the accounts' own is a CS manager's call."""
+        if not any(vals.get("allow_backdating") for vals in vals_list):
+            return
+        if self.env.su or self.env.user.has_group("service_model.group_cs_manager"):
+            return
+        raise AccessError(
+            self.env._(
+                "Only a CS manager may allow backdating on an import: ask one to tick it, "
+                "or import without it (older dates are then rejected)."
+            )
+        )
 
     @api.model
     def _create_from_file(self, contractor, data, file_name, **values):
@@ -185,6 +235,50 @@ class ServiceImport(models.Model):
         )
         record._parse(parsed)
         return record
+
+    def _queue(self, step):
+        """Leave ``step`` to the background job, which works in batches."""
+        self.write({"state": "queued", "queued_step": step, "progress": 0.0})
+        # The trigger row is technical: CS users do not manage crons.
+        self.env.ref("service_model.service_import_cron").sudo()._trigger()
+
+    def _queued_error(self):
+        return UserError(
+            self.env._(
+                "This import is being processed in the background (%(step)s, %(progress)s%%): "
+                "wait until it is finished.",
+                step=dict(self._fields["queued_step"]._description_selection(self.env)).get(
+                    self.queued_step, ""
+                ),
+                progress=round(self.progress),
+            )
+        )
+
+    def _check_step(self, step):
+        """Refuse ``step`` (parse, validate, apply) when the import is not
+        ready for it: the portal drives these methods directly."""
+        self.ensure_one()
+        if self.state == "done":
+            raise UserError(
+                self.env._("This import is applied already: upload the file again to re-import it.")
+            )
+        if self.state == "queued" and self.queued_step != step:
+            raise self._queued_error()
+        if step == "parse":
+            return
+        if self.state == "needs_choice":
+            raise UserError(
+                self.env._(
+                    "The dates in this file can be read day-first or month-first: "
+                    "choose how to read them first."
+                )
+            )
+        if self.state == "draft":
+            raise UserError(self.env._("The file is not read yet: read it before the preview."))
+        if step == "apply" and self.state == "parsed":
+            raise UserError(
+                self.env._("Preview the import first: nothing is applied before a preview.")
+            )
 
     # -- the engine -----------------------------------------------------------------
 
@@ -216,6 +310,35 @@ class ServiceImport(models.Model):
                 file=name,
                 headers=params["headers"],
             )
+        if code == "too_many_rows":
+            return self.env._(
+                "%(file)s has more than %(limit)s rows: split it into smaller files.",
+                file=name,
+                limit=params["limit"],
+            )
+        if code == "too_many_columns":
+            return self.env._(
+                "%(file)s has %(columns)s columns, over the limit of %(limit)s: keep the property "
+                "reference, the service date and the few columns you need.",
+                file=name,
+                columns=params["columns"],
+                limit=params["limit"],
+            )
+        if code == "too_many_cells":
+            return self.env._(
+                "%(file)s has more than %(limit)s cells: remove the columns you do not need or "
+                "split it into smaller files.",
+                file=name,
+                limit=params["limit"],
+            )
+        if code == "uncompressed_too_large":
+            return self.env._(
+                "%(file)s unpacks to %(size)s MB, over the %(limit)s MB a spreadsheet of the "
+                "allowed size may hold: save only the sheet with the service dates, or as CSV.",
+                file=name,
+                size=round(params["size"] / 1048576, 1),
+                limit=round(params["limit"] / 1048576, 1),
+            )
         if code == "not_spreadsheet":
             return self.env._(
                 "%(file)s is not a spreadsheet: upload a CSV, XLS or XLSX file.", file=name
@@ -234,8 +357,6 @@ class ServiceImport(models.Model):
                 "%(value)s is not a date (write e.g. 2024-03-25 or 25/03/2024)",
                 value=params["value"],
             )
-        if code == parser.ROW_INVALID_PHONE:
-            return self.env._("%(value)s is not a valid phone number", value=params["value"])
         if code == parser.ROW_DUPLICATE_CONFLICT:
             return self.env._(
                 "the same property has different dates on lines %(lines)s: keep one",
@@ -255,13 +376,22 @@ class ServiceImport(models.Model):
             )
         return self.env._("this row could not be applied: %(error)s", error=params.get("error", ""))
 
+    def _row_warning_message(self, code, params):
+        if code == parser.WARN_INVALID_PHONE:
+            return self.env._(
+                "%(value)s is not a valid phone number in %(country)s: the row is imported, "
+                "the number is not",
+                value=params["value"],
+                country=self.phone_country_id.name or "-",
+            )
+        return ""
+
     def _read_parsed_file(self, data=None):
         self.ensure_one()
-        max_size = self._param("max_size_mb", DEFAULT_MAX_SIZE_MB) * 1048576
         if data is None:
-            data = self.attachment_id.raw or b""
+            data = self.attachment_id.sudo().raw or b""
         try:
-            return parser.read_rows(data, self.file_name, max_size)
+            return parser.read_rows(data, self.file_name, limits=self._read_limits())
         except parser.ImportFileError as error:
             raise UserError(self._file_error_message(error)) from error
 
@@ -274,10 +404,12 @@ class ServiceImport(models.Model):
         }
         if mapping:
             return mapping
-        remembered = self.env["service.import.mapping"].search(
-            [("contractor_id", "=", self.contractor_id.id)], limit=1
+        return self._remembered_mapping()._as_parser_mapping()
+
+    def _remembered_mapping(self):
+        return self.env["service.import.mapping"]._for_contractor(
+            self.contractor_id, self.company_id
         )
-        return remembered._as_parser_mapping()
 
     def _locate_header(self, parsed):
         try:
@@ -286,17 +418,19 @@ class ServiceImport(models.Model):
             raise UserError(self._file_error_message(error)) from error
 
     def _parse(self, parsed=None):
-        """Read the file into import rows (one line record per data row).
+        """Read the file into import rows (one line record per data row),
+        replacing the rows of an earlier read.
 
-        Returns False and leaves the import in ``needs_choice`` when the
-        dates could be read day-first or month-first and ``date_order`` is
-        not set; raises ``UserError`` on a file that cannot be used.
+        Returns True when the rows are there; False when the import waits
+        for the date order (``needs_choice``: the dates could be read
+        day-first or month-first and neither ``date_order`` nor the
+        contractor's remembered mapping says which) or for the background
+        job (a large file). Raises ``UserError`` on a file that cannot be
+        used or when the import is past this step.
         """
         self.ensure_one()
-        if self.state == "done":
-            raise UserError(
-                self.env._("This import is applied already: upload the file again to re-import it.")
-            )
+        self._check_step("parse")
+        self.check_access("write")
         parsed = parsed or self._read_parsed_file()
         header_index, columns = self._locate_header(parsed)
         header = [parser.cell_text(cell) for cell in parsed.rows[header_index]]
@@ -313,36 +447,69 @@ class ServiceImport(models.Model):
                 for column in parser.COLUMNS
             },
         }
-        if not self.date_order and detected in (parser.DATE_ORDER_DMY, parser.DATE_ORDER_MDY):
-            values["date_order"] = detected
-        # the rows are derived from the file: reading it again replaces them,
-        # whoever may delete import rows by hand
+        if not self.date_order:
+            if detected in (parser.DATE_ORDER_DMY, parser.DATE_ORDER_MDY):
+                values["date_order"] = detected
+            elif detected == parser.DATE_ORDER_AMBIGUOUS:
+                # The contractor's last answer, shown on the import and changeable.
+                values["date_order"] = self._remembered_mapping().date_order
+        # the rows are derived from the file: reading it again replaces them
         self.line_ids.sudo().unlink()
         self.write(values)
         if (
             detected in (parser.DATE_ORDER_AMBIGUOUS, parser.DATE_ORDER_MIXED)
             and not self.date_order
         ):
-            self.state = "needs_choice"
+            self.write({"state": "needs_choice", "queued_step": False})
             return False
+        if len(parsed.rows) - header_index - 1 > self._param(
+            "background_rows", DEFAULT_BACKGROUND_ROWS
+        ):
+            self._queue("parse")
+            return False
+        self._parse_rows(parsed)
+        return True
+
+    def _parse_rows(self, parsed=None, limit=None):
+        """Create the rows not created yet, ``limit`` at most (background
+        batches); the file is read whole each time, so that duplicates are
+        merged across batches. Returns the number of rows still to create."""
+        parsed = parsed or self._read_parsed_file()
+        header_index, columns = self._locate_header(parsed)
+        Line = self.env["service.import.line"].sudo()
+        last = Line.search([("import_id", "=", self.id)], order="line_number desc", limit=1)
+        batch = [n for n in parsed.line_numbers[header_index + 1 :] if n > last.line_number]
+        batch = batch[:limit] if limit else batch
         records = parser.extract_records(
             parsed,
             header_index,
             columns,
             self.date_order or parser.DATE_ORDER_DMY,
             self.phone_country_id.code or "GB",
+            phone_lines=range(batch[0], batch[-1] + 1) if batch else range(0),
         )
         if not records:
             raise UserError(self._file_error_message(parser.EmptyFileError()))
         parser.merge_duplicates(records)
-        self.env["service.import.line"].create([self._line_values(record) for record in records])
+        todo = [record for record in records if record.line > last.line_number]
+        Line.create([self._line_values(record) for record in todo[:limit]])
+        remaining = max(len(todo) - (limit or len(todo)), 0)
+        if remaining:
+            self.progress = 100.0 * (len(records) - remaining) / len(records)
+            return remaining
+        header = self.header or []
         self.env["service.import.mapping"]._remember(
             self.contractor_id,
             {column: header[index] for column, index in columns.items()},
             self.date_order,
+            company=self.company_id,
         )
-        self.write({"state": "parsed", "progress": 0.0})
-        return True
+        if self.state == "queued":
+            # Go on with the preview in the background.
+            self.write({"queued_step": "validate", "progress": 0.0})
+        else:
+            self.write({"state": "parsed", "progress": 0.0})
+        return 0
 
     def _line_values(self, record):
         values = {
@@ -362,8 +529,13 @@ class ServiceImport(models.Model):
         if record.error:
             values.update(
                 result="merged" if record.error == parser.ROW_DUPLICATE_MERGED else "rejected",
-                reason=record.error,
+                result_code=record.error,
                 message=self._row_error_message(record.error, record.error_params),
+            )
+        if record.warning:
+            values.update(
+                phone_invalid=record.warning == parser.WARN_INVALID_PHONE,
+                warning=self._row_warning_message(record.warning, record.warning_params),
             )
         return values
 
@@ -374,6 +546,8 @@ class ServiceImport(models.Model):
         batches); returns the number of rows still to preview.
         """
         self.ensure_one()
+        self._check_step("validate")
+        self.check_access("write")
         Line = self.env["service.import.line"]
         domain = [("import_id", "=", self.id), ("result", "=", False)]
         lines = Line.search(domain, limit=limit)
@@ -429,10 +603,10 @@ class ServiceImport(models.Model):
             else:
                 code = None
             if code:
-                line.write(
+                line.sudo().write(
                     {
                         "result": "rejected",
-                        "reason": code,
+                        "result_code": code,
                         "message": self._row_error_message(code, {"reference": line.reference}),
                         "account_id": account.id if account else False,
                     }
@@ -445,20 +619,57 @@ class ServiceImport(models.Model):
         return entries, line_by_number
 
     def _write_results(self, results, line_by_number, applied=False):
-        for result in results:
+        codes = self._result_codes(results)
+        for result, code in zip(results, codes, strict=True):
             line = line_by_number[result["line"]]
             values = {
                 "account_id": result["account"].id,
                 "old_date": result["old_date"],
                 "due_date": result.get("due_date") or False,
                 "result": result["outcome"],
-                "reason": "engine" if result["outcome"] == "rejected" else False,
+                "result_code": code,
                 "message": result["reason"],
                 "job_id": result["job"].id if result["job"] else False,
             }
             if applied:
                 values["is_applied"] = True
-            line.write(values)
+            line.sudo().write(values)
+
+    def _result_codes(self, results):
+        """The machine-readable code of each engine result: its outcome, or
+        for a rejection why (future, implausible, regression). The engine's
+        ``reason_code`` when it gives one, else the engine's own pure rule
+        asked again with the same facts."""
+        rejected = [
+            result
+            for result in results
+            if result["outcome"] == engine.REJECTED and not result.get("reason_code")
+        ]
+        policies = (
+            self.env["service.account"]
+            .browse({r["account"].id for r in rejected})
+            ._engine_policies()
+            if rejected
+            else {}
+        )
+        known = set(self.env["service.import.line"]._fields["result_code"].get_values(self.env))
+        codes = []
+        for result in results:
+            code = result.get("reason_code") or result["outcome"]
+            if result["outcome"] == engine.REJECTED and not result.get("reason_code"):
+                account = result["account"]
+                policy, today = policies[(account.company_id, account.service_type_id)]
+                code = engine.decide_anchor(
+                    result["new_date"],
+                    today,
+                    policy,
+                    current_anchor=result["old_date"] or None,
+                    allow_backdating=self.allow_backdating,
+                ).reason
+            if code not in known:
+                code = engine.REJECTED if result["outcome"] == engine.REJECTED else False
+            codes.append(code)
+        return codes
 
     def _apply(self, limit=None):
         """Apply the previewed rows that change something, ``limit`` at most.
@@ -468,6 +679,8 @@ class ServiceImport(models.Model):
         rows still to apply.
         """
         self.ensure_one()
+        self._check_step("apply")
+        self.check_access("write")
         Line = self.env["service.import.line"]
         domain = [
             ("import_id", "=", self.id),
@@ -490,10 +703,10 @@ class ServiceImport(models.Model):
                         with self.env.cr.savepoint():
                             self._apply_lines(line)
                     except Exception as error:  # reported on the row
-                        line.write(
+                        line.sudo().write(
                             {
                                 "result": "rejected",
-                                "reason": "apply_failed",
+                                "result_code": "apply_failed",
                                 "message": self._row_error_message(
                                     "apply_failed", {"error": str(error)}
                                 ),
@@ -524,18 +737,30 @@ class ServiceImport(models.Model):
 
     def _run(self, step):
         """Run ``step`` (``validate`` or ``apply``) now, or queue it for the
-        background job when the file is large."""
+        background job when the file is large. Returns False when queued."""
         self.ensure_one()
+        if self.state == "queued":
+            raise self._queued_error()
+        self._check_step(step)
         if self.line_count > self._param("background_rows", DEFAULT_BACKGROUND_ROWS):
-            self.write({"state": "queued", "queued_step": step, "progress": 0.0})
-            # The trigger row is technical: CS users do not manage crons.
-            self.env.ref("service_model.service_import_cron").sudo()._trigger()
+            self.check_access("write")
+            self._queue(step)
             return False
         if step == "validate":
             self._validate()
         else:
             self._apply()
         return True
+
+    def _process_queued_batch(self, batch_size):
+        """One batch of this import's queued step; returns the work left."""
+        if self.queued_step == "parse":
+            remaining = self._parse_rows(limit=batch_size * PARSE_BATCH_FACTOR)
+            # Once read, the preview follows in the same queue.
+            return remaining or 1
+        if self.queued_step == "validate":
+            return self._validate(limit=batch_size)
+        return self._apply(limit=batch_size)
 
     @api.model
     def _cron_process_imports(self):
@@ -545,13 +770,32 @@ class ServiceImport(models.Model):
         queued = self.search([("state", "=", "queued")], order="id")
         done = 0
         for record in queued:
-            step = record._validate if record.queued_step == "validate" else record._apply
-            remaining = step(limit=batch)
+            remaining = record._process_queued_batch(batch)
             done += 1 if not remaining else 0
             if remaining:
                 break
         remaining_imports = self.search_count([("state", "=", "queued")])
         self.env["ir.cron"]._notify_progress(done=max(done, 1), remaining=remaining_imports)
+
+    # -- public steps (backend form, portal) -----------------------------------------
+
+    def action_parse(self):
+        """Read the file again with the columns and date order now set."""
+        self.ensure_one()
+        self._parse()
+        if self.state == "parsed":
+            self._run("validate")
+        return True
+
+    def action_validate(self):
+        self.ensure_one()
+        self._run("validate")
+        return True
+
+    def action_apply(self):
+        self.ensure_one()
+        self._run("apply")
+        return True
 
     # -- rejected rows ------------------------------------------------------------------
 

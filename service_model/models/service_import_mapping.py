@@ -4,7 +4,8 @@ from ..lib import import_parser
 
 
 class ServiceImportMapping(models.Model):
-    """The columns of a contractor's file, remembered for their next import."""
+    """The columns and date order of a contractor's file, remembered per
+    company for their next import."""
 
     _name = "service.import.mapping"
     _description = "Contractor File Column Mapping"
@@ -49,17 +50,33 @@ class ServiceImportMapping(models.Model):
         }
 
     @api.model
-    def _remember(self, contractor, headers, date_order=False):
-        """Store ``headers`` ({canonical column: header text}) for ``contractor``."""
+    def _for_contractor(self, contractor, company=None):
+        """The mapping remembered for ``contractor`` in ``company`` (default:
+        the current one), or an empty recordset."""
+        if not contractor:
+            return self.browse()
+        return self.search(
+            [
+                ("contractor_id", "=", contractor.id),
+                ("company_id", "=", (company or self.env.company).id),
+            ],
+            limit=1,
+        )
+
+    @api.model
+    def _remember(self, contractor, headers, date_order=False, company=None):
+        """Store ``headers`` ({canonical column: header text}) and the date
+        order for ``contractor`` in ``company`` (default: the current one)."""
         if not contractor or not headers.get(import_parser.COL_REFERENCE):
             return self.browse()
+        company = company or self.env.company
         values = {
             f"column_{column}": headers.get(column) or False for column in import_parser.COLUMNS
         }
         if date_order:
             values["date_order"] = date_order
-        mapping = self.search([("contractor_id", "=", contractor.id)], limit=1)
+        mapping = self._for_contractor(contractor, company)
         if mapping:
             mapping.write(values)
             return mapping
-        return self.create({"contractor_id": contractor.id, **values})
+        return self.create({"contractor_id": contractor.id, "company_id": company.id, **values})

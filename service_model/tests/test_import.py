@@ -1,14 +1,16 @@
 import base64
 import csv
 import io
+import time
+import zipfile
 from datetime import date
 from unittest.mock import patch
 
 import openpyxl
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
 
 from .common import ServiceModelCommon
 
@@ -34,6 +36,9 @@ class TestServiceImport(ServiceModelCommon):
             {"name": "Other Gas", "is_service_contractor": True}
         )
         cls.company.country_id = cls.env.ref("base.uk")
+        cls.cs_manager = new_test_user(
+            cls.env, login="sm_import_cs_manager", groups="service_model.group_cs_manager"
+        )
 
     @classmethod
     def _account(cls, reference, last=None, stage="active", contractor=None):
@@ -216,14 +221,31 @@ class TestServiceImport(ServiceModelCommon):
         self.assertIn("locked", line.message)
         self.assertEqual(record.state, "done")
 
-    def test_backdating_when_cs_allows_it(self):
+    def test_backdating_when_a_cs_manager_allows_it(self):
         account = self._account("PR-BACK", last=date(2025, 5, 1))
         data = csv_bytes([["Ref", "Date of inspection"], ["PR-BACK", "2025-01-01"]])
-        record = self._import(data, allow_backdating=True)
+        record = self._import(data, user=self.cs_manager, allow_backdating=True)
         record._validate()
         record._apply()
         self.assertEqual(record.line_ids.result, "created")
         self.assertEqual(account.last_service_date, date(2025, 1, 1))
+
+    def test_only_a_cs_manager_may_allow_backdating(self):
+        self._account("PR-BACK", last=date(2025, 5, 1))
+        data = csv_bytes([["Ref", "Date of inspection"], ["PR-BACK", "2025-01-01"]])
+        count = self.env["service.import"].search_count([])
+        with self.assertRaisesRegex(AccessError, "Only a CS manager may allow backdating"):
+            self._import(data, allow_backdating=True)
+        self.assertEqual(self.env["service.import"].search_count([]), count)
+        record = self._import(data)
+        with self.assertRaises(AccessError):
+            record.allow_backdating = True
+        wizard = self._wizard(data, "back.csv")
+        wizard.allow_backdating = True
+        with self.assertRaises(AccessError):
+            wizard.action_upload()
+        record._validate()
+        self.assertEqual(record.line_ids.result_code, "regression")
 
     def test_ambiguous_dates_ask_cs(self):
         account = self._account("PR-AMB")
@@ -335,8 +357,14 @@ class TestServiceImport(ServiceModelCommon):
             [["Ref", "Date"]] + [[a.property_reference, "2025-06-01"] for a in accounts]
         )
         record = self._import(data)
-        self.assertFalse(record._run("validate"))
+        # Even reading the rows is left to the background job.
+        self.assertEqual((record.state, record.queued_step), ("queued", "parse"))
+        self.assertFalse(record.line_ids)
+        with self.assertRaisesRegex(UserError, "processed in the background"):
+            record.with_user(self.cs_user)._run("validate")
+        self.env["service.import"]._cron_process_imports()
         self.assertEqual((record.state, record.queued_step), ("queued", "validate"))
+        self.assertEqual(len(record.line_ids), 5)
         self.env["service.import"]._cron_process_imports()
         self.assertEqual(record.state, "queued")
         self.assertAlmostEqual(record.progress, 40.0)
@@ -404,3 +432,252 @@ class TestServiceImport(ServiceModelCommon):
         self.assertEqual(wizard.step, "preview")
         self.assertEqual(wizard.import_id.column_service_date, "Visited")
         self.assertEqual(wizard.import_id.line_ids.service_date, date(2025, 6, 1))
+
+    def test_result_codes_beside_the_messages(self):
+        self._matrix_accounts()
+        record = self._import(csv_bytes(self.MATRIX_FILE, ";"))
+        record._validate()
+        codes = {line.line_number: line.result_code for line in record.line_ids}
+        self.assertEqual(
+            codes,
+            {
+                2: "created",
+                3: "updated",
+                4: "unchanged",
+                5: "conflict",
+                6: "future",
+                7: "implausible",
+                8: "regression",
+                9: "stored",
+                10: "created",
+                11: "duplicate_merged",
+                12: "duplicate",
+                13: "duplicate",
+                14: "unknown_reference",
+                15: "other_contractor",
+                16: "invalid_date",
+                17: "unknown_reference",
+            },
+        )
+        missing = self._import(csv_bytes([["Ref", "Date"], ["PR-NEW", ""]]))
+        self.assertEqual(missing.line_ids.result_code, "missing_date")
+
+    def test_engine_reason_code_is_used_when_given(self):
+        self._account("PR-FUT")
+        record = self._import(csv_bytes([["Ref", "Date"], ["PR-FUT", "2025-07-01"]]))
+        original = type(self.env["service.account"])._apply_service_dates
+
+        def with_reason_code(model, entries, **kwargs):
+            results = original(model, entries, **kwargs)
+            for result in results:
+                result["reason_code"] = "implausible"
+            return results
+
+        with patch.object(
+            type(self.env["service.account"]), "_apply_service_dates", with_reason_code
+        ):
+            record._validate()
+        self.assertEqual(record.line_ids.result_code, "implausible")
+
+    def test_steps_out_of_order_are_refused(self):
+        self._account("PR-AMB")
+        ambiguous = csv_bytes([["Ref", "Last service"], ["PR-AMB", "04/06/2025"]])
+        record = self._import(ambiguous)
+        self.assertEqual(record.state, "needs_choice")
+        for step in (record._validate, record._apply, lambda: record._run("apply")):
+            with self.assertRaisesRegex(UserError, "day-first or month-first"):
+                step()
+        record.date_order = "dmy"
+        record._parse()
+        with self.assertRaisesRegex(UserError, "Preview the import first"):
+            record._apply()
+        with self.assertRaisesRegex(UserError, "Preview the import first"):
+            record.action_apply()
+        record.action_validate()
+        self.assertEqual(record.state, "previewed")
+        record.action_apply()
+        self.assertEqual(record.state, "done")
+        for step in (
+            record._apply,
+            record._validate,
+            record._parse,
+            lambda: record._run("apply"),
+        ):
+            with self.assertRaisesRegex(UserError, "applied already"):
+                step()
+        draft = (
+            self.env["service.import"]
+            .with_user(self.cs_user)
+            .create({"contractor_id": self.contractor.id})
+        )
+        with self.assertRaisesRegex(UserError, "not read yet"):
+            draft._validate()
+        with self.assertRaisesRegex(UserError, "not read yet"):
+            draft._apply()
+
+    def test_remembered_date_order_is_not_asked_again(self):
+        account = self._account("PR-AMB")
+        first = self._import(csv_bytes([["Ref", "Last service"], ["PR-AMB", "04/06/2025"]]))
+        self.assertEqual(first.state, "needs_choice")
+        first.date_order = "mdy"
+        first.action_parse()
+        self.assertEqual(first.state, "previewed")
+        second_file = csv_bytes([["Ref", "Last service"], ["PR-AMB", "05/06/2025"]])
+        wizard = self._wizard(second_file, "second.csv")
+        wizard.action_upload()
+        # Not asked again: read month-first, and shown as such.
+        self.assertEqual(wizard.step, "preview")
+        self.assertEqual((wizard.detected_date_order, wizard.date_order), ("ambiguous", "mdy"))
+        self.assertEqual(wizard.import_id.line_ids.service_date, date(2025, 5, 6))
+        # The choice can still be changed.
+        wizard.action_choose()
+        wizard.date_order = "dmy"
+        wizard.action_confirm_choice()
+        self.assertEqual(wizard.import_id.line_ids.service_date, date(2025, 6, 5))
+        wizard.action_apply()
+        self.assertEqual(account.last_service_date, date(2025, 6, 5))
+        mapping = self.env["service.import.mapping"]._for_contractor(self.contractor)
+        self.assertEqual(mapping.date_order, "dmy")
+
+    def test_invalid_phone_keeps_the_row(self):
+        account = self._account("PR-TEL")
+        data = csv_bytes([["Ref", "Last service", "Phone"], ["PR-TEL", "2025-06-01", "12 34"]])
+        record = self._import(data)
+        record._validate()
+        line = record.line_ids
+        self.assertEqual((line.result, line.result_code), ("created", "created"))
+        self.assertTrue(line.phone_invalid)
+        self.assertIn("12 34 is not a valid phone number", line.warning)
+        record._apply()
+        self.assertEqual(account.last_service_date, date(2025, 6, 1))
+
+    def test_phone_numbers_read_in_the_contractors_country(self):
+        self._account("PR-FR")
+        data = csv_bytes(
+            [["Ref", "Last service", "Phone"], ["PR-FR", "2025-06-01", "01 23 45 67 89"]]
+        )
+        # The company's country (United Kingdom) when the contractor has none.
+        record = self._import(data)
+        self.assertEqual(record.phone_country_id, self.env.ref("base.uk"))
+        self.assertTrue(record.line_ids.phone_invalid)
+        self.contractor.country_id = self.env.ref("base.fr")
+        record = self._import(data)
+        self.assertEqual(record.phone_country_id, self.env.ref("base.fr"))
+        self.assertEqual(
+            (record.line_ids.phone, record.line_ids.phone_invalid), ("+33123456789", False)
+        )
+
+    def test_import_rows_are_read_only_to_cs_users(self):
+        self._account("PR-RO")
+        record = self._import(csv_bytes([["Ref", "Date"], ["PR-RO", "2025-06-01"]]))
+        record._validate()
+        line = record.line_ids.with_user(self.cs_user)
+        self.assertEqual(line.result, "created")
+        with self.assertRaises(AccessError):
+            line.write({"result": "rejected"})
+        with self.assertRaises(AccessError):
+            self.env["service.import.line"].with_user(self.cs_user).create(
+                {"import_id": record.id, "line_number": 99}
+            )
+        with self.assertRaises(AccessError):
+            line.with_user(self.cs_manager).unlink()
+
+    def test_other_company_cannot_see_or_change_the_import(self):
+        self._account("PR-CO")
+        record = self._import(csv_bytes([["Ref", "Date"], ["PR-CO", "2025-06-01"]]))
+        self.assertEqual(record.line_ids.company_id, self.company)
+        mapping = self.env["service.import.mapping"]._for_contractor(self.contractor)
+        self.assertEqual(mapping.company_id, self.company)
+        company_b = self.env["res.company"].create({"name": "Company B"})
+        user_b = new_test_user(
+            self.env,
+            login="sm_import_cs_b",
+            groups="service_model.group_cs_manager",
+            company_id=company_b.id,
+            company_ids=[(6, 0, company_b.ids)],
+        )
+        Line = self.env["service.import.line"].with_user(user_b)
+        self.assertFalse(Line.search([("import_id", "=", record.id)]))
+        with self.assertRaises(AccessError):
+            record.line_ids.with_user(user_b).read(["result"])
+        with self.assertRaises(AccessError):
+            mapping.with_user(user_b).read(["column_reference"])
+        with self.assertRaises(AccessError):
+            record.with_user(user_b)._validate()
+        # The contractor's mapping is remembered per company.
+        self.assertFalse(
+            self.env["service.import.mapping"].with_user(user_b)._for_contractor(self.contractor)
+        )
+
+    def test_huge_files_refused_quickly_with_a_clear_message(self):
+        count = self.env["service.import"].search_count([])
+        book = io.BytesIO()
+        workbook = openpyxl.Workbook()
+        workbook.active.append(["Ref", "Date"])
+        workbook.active.append(["PR-1", "2025-06-01"])
+        workbook.save(book)
+        source = zipfile.ZipFile(io.BytesIO(book.getvalue()))
+        bomb = io.BytesIO()
+        with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member in source.infolist():
+                content = source.read(member)
+                if member.filename == "xl/worksheets/sheet1.xml":
+                    padding = b"<!--" + b" " * (12 * 1048576) + b"-->"
+                    content = content.replace(b"<sheetData>", padding + b"<sheetData>", 1)
+                archive.writestr(member.filename, content, compresslevel=1)
+        wide = csv_bytes([[f"Column {n}" for n in range(5000)], ["x"] * 5000])
+        long = b"Ref,Date\r\n" + b"PR-1,2025-06-01\r\n" * 300_000
+        for max_size_mb, data, file_name, message in (
+            ("1", bomb.getvalue(), "bomb.xlsx", r"unpacks to 12.0 MB, over the 10.0 MB"),
+            ("10", wide, "wide.csv", "has 5000 columns, over the limit of 200"),
+            ("10", long, "long.csv", "has more than 100000 rows: split it"),
+        ):
+            self.env["ir.config_parameter"].sudo().set_param(
+                "service_model.import_max_size_mb", max_size_mb
+            )
+            self.assertLess(len(data), int(max_size_mb) * 1048576)
+            started = time.perf_counter()
+            with self.assertRaisesRegex(UserError, message):
+                self._import(data, file_name)
+            self.assertLess(time.perf_counter() - started, 15)
+        self.assertEqual(self.env["service.import"].search_count([]), count)
+
+    def test_background_reading_in_batches_keeps_duplicates_and_phones(self):
+        accounts = [self._account(f"PR-BR{n:02d}") for n in range(24)]
+        self.env["ir.config_parameter"].sudo().set_param(
+            "service_model.import_background_rows", "3"
+        )
+        self.env["ir.config_parameter"].sudo().set_param("service_model.import_batch_size", "1")
+        rows = [["Ref", "Date", "Phone"]]
+        rows += [[a.property_reference, "2025-06-01", "020 7946 0958"] for a in accounts]
+        rows.append([accounts[0].property_reference, "2025-06-02", ""])  # line 26
+        record = self._import(csv_bytes(rows))
+        Import = self.env["service.import"]
+        Import._cron_process_imports()
+        self.assertEqual((record.queued_step, len(record.line_ids)), ("parse", 10))
+        Import._cron_process_imports()
+        Import._cron_process_imports()
+        self.assertEqual((record.queued_step, len(record.line_ids)), ("validate", 25))
+        self.assertEqual(set(record.line_ids[:-1].mapped("phone")), {"+442079460958"})
+        duplicates = record.line_ids.filtered(lambda line: line.result_code == "duplicate")
+        self.assertEqual(duplicates.mapped("line_number"), [2, 26])
+        self.assertIn("2, 26", duplicates[1].message)
+
+    def test_wizard_leaves_a_large_file_to_the_background(self):
+        self._account("PR-BIG")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "service_model.import_background_rows", "1"
+        )
+        data = csv_bytes([["Ref", "Date"], ["PR-BIG", "2025-06-01"], ["PR-N1", "2025-06-01"]])
+        wizard = self._wizard(data, "big.csv")
+        action = wizard.action_upload()
+        self.assertEqual(
+            (action["res_model"], action["res_id"]), ("service.import", wizard.import_id.id)
+        )
+        self.assertEqual(
+            (wizard.import_id.state, wizard.import_id.queued_step), ("queued", "parse")
+        )
+        for _call in range(3):
+            self.env["service.import"]._cron_process_imports()
+        self.assertEqual(wizard.import_id.state, "previewed")
+        self.assertEqual((wizard.created_count, wizard.rejected_count), (1, 1))

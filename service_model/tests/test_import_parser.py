@@ -1,5 +1,7 @@
 import csv
 import io
+import re
+import time
 import zipfile
 from datetime import date, datetime
 
@@ -53,6 +55,22 @@ def make_xlsx(rows):
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def make_zip_bomb_xlsx(unpacked_size):
+    """A real workbook whose sheet carries ``unpacked_size`` bytes of blank
+    padding: tiny as a file, huge once unpacked."""
+    archive = zipfile.ZipFile(io.BytesIO(make_xlsx([HEADER, *DATA])))
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for member in archive.infolist():
+            content = archive.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(
+                    b"<sheetData>", b"<!--" + b" " * unpacked_size + b"--><sheetData>", 1
+                )
+            bomb.writestr(member.filename, content, compresslevel=1)
+    return output.getvalue()
 
 
 def records_of(data, filename="file.csv", mapping=None, order=None):
@@ -174,6 +192,60 @@ class TestImportParserFileErrors(BaseCase):
         self.assertFileError(ip.NotASpreadsheetError, archive.getvalue(), "dates.xlsx")
         self.assertFileError(ip.NotASpreadsheetError, bytes(range(1, 32)) * 50, "dates.csv")
 
+    def test_thousands_of_columns_refused_at_the_first_row(self):
+        data = make_csv([[f"Column {n}" for n in range(5000)]] * 3)
+        started = time.perf_counter()
+        error = self.assertFileError(ip.TooManyColumnsError, data)
+        self.assertLess(time.perf_counter() - started, 5)
+        self.assertEqual(error.params, {"columns": 5000, "limit": ip.DEFAULT_MAX_COLUMNS})
+
+    def test_padding_cells_do_not_count_as_columns(self):
+        data = make_csv([["Ref", "Date", *[""] * 500], ["PR-1", "2024-03-01", *[""] * 500]])
+        self.assertEqual(ip.read_rows(data).rows[1][:2], ["PR-1", "2024-03-01"])
+
+    def test_hundreds_of_thousands_of_rows_refused_quickly(self):
+        data = b"Ref,Date\r\n" + b"PR-1,2024-03-01\r\n" * 300_000
+        started = time.perf_counter()
+        error = self.assertFileError(ip.TooManyRowsError, data)
+        self.assertLess(time.perf_counter() - started, 10)
+        self.assertEqual(error.params, {"limit": ip.DEFAULT_MAX_ROWS})
+        limits = ip.ReadLimits(max_rows=3)
+        self.assertEqual(len(ip.read_rows(make_csv([HEADER, *DATA]), limits=limits).rows), 3)
+        with self.assertRaises(ip.TooManyRowsError):
+            ip.read_rows(make_csv([HEADER, *DATA, *DATA]), limits=limits)
+
+    def test_too_many_cells(self):
+        limits = ip.ReadLimits(max_cells=10)
+        with self.assertRaises(ip.TooManyCellsError):
+            ip.read_rows(make_csv([HEADER, *DATA, *DATA]), limits=limits)
+        with self.assertRaises(ip.TooManyCellsError):
+            ip.read_rows(make_xlsx([HEADER, *DATA, *DATA]), limits=limits)
+
+    def test_xlsx_zip_bomb_refused_before_unpacking(self):
+        data = make_zip_bomb_xlsx(unpacked_size=3 * 1024 * 1024)
+        limits = ip.ReadLimits(max_size=100 * 1024)
+        self.assertLess(len(data), limits.max_size)
+        started = time.perf_counter()
+        with self.assertRaises(ip.UncompressedTooLargeError) as caught:
+            ip.read_rows(data, "bomb.xlsx", limits=limits)
+        self.assertLess(time.perf_counter() - started, 1)
+        self.assertEqual(caught.exception.params["limit"], 100 * 1024 * ip.XLSX_MAX_EXPANSION)
+
+    def test_xlsx_declaring_a_huge_sheet_refused_before_reading_it(self):
+        data = make_xlsx([HEADER, *DATA])
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        output = io.BytesIO()
+        with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as patched:
+            for member in archive.infolist():
+                content = archive.read(member)
+                if member.filename == "xl/worksheets/sheet1.xml":
+                    content = re.sub(
+                        rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', content
+                    )
+                patched.writestr(member.filename, content)
+        with self.assertRaises((ip.TooManyRowsError, ip.TooManyCellsError)):
+            ip.read_rows(output.getvalue(), "huge.xlsx")
+
     def test_unreadable_spreadsheets(self):
         self.assertFileError(ip.UnreadableFileError, ip.OLE_MAGIC + b"garbage" * 20, "a.xls")
         self.assertFileError(ip.UnreadableFileError, ip.ZIP_MAGIC + b"garbage" * 20, "a.xlsx")
@@ -276,12 +348,28 @@ class TestImportParserRecords(BaseCase):
                 (2, ip.ROW_MISSING_REFERENCE),
                 (3, ip.ROW_MISSING_DATE),
                 (4, ip.ROW_INVALID_DATE),
-                (5, ip.ROW_INVALID_PHONE),
+                (5, ""),
                 (6, ""),
             ],
         )
         self.assertEqual(records[2].error_params, {"value": "soon"})
         self.assertEqual(records[4].phone, "+442079460958")
+
+    def test_invalid_phone_keeps_the_row_and_flags_the_value(self):
+        rows = [["Ref", "Last service", "Phone"], ["PR-4", "01/03/2024", "12"]]
+        (record,) = records_of(make_csv(rows))
+        self.assertEqual((record.error, record.service_date), ("", date(2024, 3, 1)))
+        self.assertEqual(record.warning, ip.WARN_INVALID_PHONE)
+        self.assertEqual((record.phone, record.warning_params), ("12", {"value": "12"}))
+
+    def test_phone_read_in_the_given_country(self):
+        rows = [["Ref", "Last service", "Phone"], ["PR-1", "2024-03-01", "01 23 45 67 89"]]
+        parsed = ip.read_rows(make_csv(rows))
+        header_index, columns = ip.locate_header(parsed)
+        (french,) = ip.extract_records(parsed, header_index, columns, country_code="FR")
+        self.assertEqual((french.phone, french.warning), ("+33123456789", ""))
+        (british,) = ip.extract_records(parsed, header_index, columns, country_code="GB")
+        self.assertEqual(british.warning, ip.WARN_INVALID_PHONE)
 
     def test_phone_normalisation(self):
         self.assertEqual(ip.normalize_phone("020 7946 0958", "GB"), "+442079460958")

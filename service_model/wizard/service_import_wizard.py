@@ -118,7 +118,7 @@ class ServiceImportWizard(models.TransientModel):
         if self.import_id.state == "needs_choice":
             self.step = "choose"
             return self._reopen()
-        if not self.import_id._run("validate"):
+        if self.import_id.state == "queued" or not self.import_id._run("validate"):
             return self.import_id._get_records_action()
         self.step = "preview"
         return self._reopen()
