@@ -13,6 +13,8 @@ const { DateTime } = luxon;
 const REFERENCE = "TOUR-0001";
 const CHECKLIST = ".o_field_widget[name=checklist_item_ids]";
 const UNTICKED = `${CHECKLIST} .o_field_boolean_toggle input:not(:checked)`;
+const YEAR_ONE = ".o_field_widget[name=billing_period_ids] .o_data_row:first";
+const DONE = ".o_form_view .o_statusbar_status button.o_arrow_button_current[data-value=done]";
 
 registry.category("web_tour.tours").add("service_model_cs_tour", {
     url: "/odoo",
@@ -120,7 +122,25 @@ registry.category("web_tour.tours").add("service_model_cs_tour", {
             run: "click",
         },
         sm.statusIs("Accepted"),
-        sm.clickButton("action_done"),
+        {
+            content: "Complete the job, confirming today's date if the job asks for it",
+            trigger:
+                ".o_form_view button[name=action_complete]:enabled, .o_form_view button[name=action_done]:enabled",
+            async run(helpers) {
+                await helpers.click();
+                for (let wait = 0; wait < 100; wait++) {
+                    const apply = document.querySelector(".modal button[name=action_apply]");
+                    if (apply) {
+                        await helpers.click(apply);
+                        return;
+                    }
+                    if (document.querySelector(DONE)) {
+                        return;
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+            },
+        },
         sm.statusIs("Done"),
         {
             content: "Back to the account",
@@ -134,5 +154,13 @@ registry.category("web_tour.tours").add("service_model_cs_tour", {
         },
         sm.statusIs("Active"),
         ...sm.yearOneInvoiced(),
+        {
+            content: "Without accounting rights, CS sees the invoice's number",
+            trigger: `${YEAR_ONE} td[name=invoice_name]:contains(INV/)`,
+        },
+        {
+            content: "and whether it is paid",
+            trigger: `${YEAR_ONE} td[name=invoice_payment_state]:contains(Not Paid)`,
+        },
     ],
 });
