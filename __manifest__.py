@@ -15,5 +15,10 @@
     "demo": [
         "data/service_model_suite_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "service_model_suite/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
 }

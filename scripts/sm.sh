@@ -111,6 +111,29 @@ ensure_postgres() {
     fi
 }
 
+# -- Chromium (browser tours) -------------------------------------------------------
+
+# Odoo's HttpCase looks for google-chrome, chromium, chromium-browser and
+# google-chrome-stable on PATH, and silently skips the tours when it finds none.
+find_browser() {
+    local name
+    for name in google-chrome chromium chromium-browser google-chrome-stable; do
+        command -v "$name" >/dev/null && { command -v "$name"; return; }
+    done
+    return 1
+}
+
+ensure_chromium() {
+    find_browser >/dev/null && return
+    say "Chromium is not installed (the browser tours need it): installing Debian's chromium package"
+    as_root apt-get update -qq \
+        || die "cannot run apt-get: install Chromium (Debian package chromium) and run this again"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+        || die "installing Chromium failed: install the Debian package chromium and run this again"
+    find_browser >/dev/null \
+        || die "the chromium package is installed but no chromium executable is on PATH ($PATH): add /usr/bin to PATH"
+}
+
 # -- virtualenv ------------------------------------------------------------------
 
 ensure_venv() {
@@ -262,6 +285,7 @@ run_pytest() {
 # The whole gate: lint, a fresh test database, every test.
 cmd_test() {
     setup_all
+    ensure_chromium
     cmd_lint
     build_test_db
     run_pytest "$@"
@@ -271,6 +295,7 @@ cmd_test() {
 # when their sources changed. `scripts/sm.sh pytest service_model/tests/test_x.py -k name`
 cmd_pytest() {
     setup_all
+    ensure_chromium
     if [ "$(suite_state "$TEST_DB")" != "installed" ]; then
         build_test_db
     elif [ "$(cat "$BUILD/$TEST_DB.sources" 2>/dev/null)" != "$(sources_hash)" ]; then

@@ -6,9 +6,19 @@
 - ``HttpCase`` tests need Odoo's HTTP server; pytest-odoo stops the one it
   starts, so a server thread is spawned once for the session when such a test
   is collected.
+- A browser tour that cannot start its browser (no Chromium, no
+  websocket-client) is a failure here, not a skip: Odoo's HttpCase skips
+  such tests, which would let a broken set-up pass unnoticed. ``sm.sh``
+  installs Chromium before the tests run.
 """
 
 import pytest
+
+# The reasons HttpCase.browser_js gives when it skips for lack of a browser.
+BROWSER_SKIP_REASONS = (
+    "chrome",
+    "websocket-client module is not installed",
+)
 
 
 def _odoo_tags(item):
@@ -23,6 +33,21 @@ def pytest_collection_modifyitems(session, config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.skipped and call.when == "call" and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).lower()
+        if any(marker in reason for marker in BROWSER_SKIP_REASONS):
+            report.outcome = "failed"
+            report.longrepr = (
+                f"The browser tour could not start ({report.longrepr[2]}): "
+                "run it through scripts/sm.sh, which installs Chromium, and check "
+                "that websocket-client is in the virtualenv."
+            )
+    return report
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -39,3 +39,36 @@ class TestDemoData(TransactionCase):
         self.assertFalse(orchard.job_ids)
         self.assertTrue(orchard.last_service_date)
         self.assertIn("End User", draft.missing_items)
+
+        # the rest of the story: a subscription invoiced, one in billing error
+        riverside = self.env.ref("service_model_suite.demo_account_riverside")
+        station = self.env.ref("service_model_suite.demo_account_station")
+        self.assertEqual(riverside.subscription_ids.state, "active")
+        self.assertEqual(riverside.subscription_ids.billing_period_ids[0].state, "posted")
+        self.assertEqual(riverside.open_job_id.state, "accepted")
+        self.assertEqual(station.subscription_ids.state, "draft")
+        self.assertIn("price", station.subscription_ids.billing_error)
+
+        # one login per backend role, each with only its role's group
+        cs = self.env.ref("service_model_suite.demo_user_cs")
+        finance = self.env.ref("service_model_suite.demo_user_finance")
+        self.assertEqual((cs.login, finance.login), ("cs", "finance"))
+        self.assertTrue(cs.has_group("service_model.group_cs_user"))
+        self.assertFalse(cs.has_group("service_model.group_cs_manager"))
+        self.assertFalse(cs.has_group("service_model.group_finance"))
+        self.assertTrue(finance.has_group("service_model.group_finance"))
+        self.assertFalse(finance.has_group("service_model.group_cs_user"))
+        for user in cs | finance:
+            user.with_user(user)._check_credentials(
+                {"type": "password", "password": user.login}, {"interactive": True}
+            )
+        self.assertEqual(
+            self.env["service.account"].search([("cs_user_id", "=", cs.id)]),
+            quay | orchard | draft | riverside | station,
+        )
+        self.assertEqual(
+            self.env["service.subscription"]
+            .with_user(finance)
+            .search([("billing_error_date", "!=", False)]),
+            station.subscription_ids,
+        )
