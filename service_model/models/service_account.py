@@ -392,7 +392,9 @@ class ServiceAccount(models.Model):
         if self.env.su or not vals:
             return
         user = self.env.user
-        if not user.has_group("service_model.group_cs_user") and changing_records(self, vals, CS_FIELDS):
+        if not user.has_group("service_model.group_cs_user") and changing_records(
+            self, vals, CS_FIELDS
+        ):
             raise AccessError(
                 self.env._(
                     "Only Customer Success moves service accounts between stages and records "
@@ -463,7 +465,7 @@ class ServiceAccount(models.Model):
         return results
 
     def _log_stage_change(self):
-        self.env["service.account.stage.log"].create(
+        self.env["service.account.stage.log"].sudo().create(
             [
                 {
                     "account_id": account.id,
@@ -475,8 +477,10 @@ class ServiceAccount(models.Model):
         )
 
     def _close_stage_log(self):
-        open_logs = self.env["service.account.stage.log"].search(
-            [("account_id", "in", self.ids), ("date_end", "=", False)]
+        open_logs = (
+            self.env["service.account.stage.log"]
+            .sudo()
+            .search([("account_id", "in", self.ids), ("date_end", "=", False)])
         )
         open_logs.date_end = fields.Datetime.now()
 

@@ -127,8 +127,8 @@ class ServiceJob(models.Model):
             today = todays.get(job.company_id) or job.company_id._service_today()
             is_open = bool(job.due_date) and job.state in OPEN_STATES
             job.is_overdue = is_open and job.due_date < today
-            job.is_due_this_week = (
-                is_open and today <= job.due_date <= today + timedelta(days=DUE_SOON_DAYS)
+            job.is_due_this_week = is_open and today <= job.due_date <= today + timedelta(
+                days=DUE_SOON_DAYS
             )
 
     def _company_today_domain(self, operator, value, due_domain):
@@ -215,7 +215,9 @@ class ServiceJob(models.Model):
         jobs = self.with_context(**{ENGINE_WRITE: True}).create(vals_list).with_env(self.env)
         # hand-offs, from the values just created (no need to read the jobs back)
         jobs.filtered(lambda job: job.is_overdue_at_creation)._hand_off_overdue()
-        jobs.filtered(lambda job: job.state == "pending" and job.contractor_id)._hand_off_acceptance()
+        jobs.filtered(
+            lambda job: job.state == "pending" and job.contractor_id
+        )._hand_off_acceptance()
         return jobs
 
     def _hand_off_overdue(self):
@@ -301,9 +303,9 @@ class ServiceJob(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.su and not self.env.context.get(ENGINE_WRITE):
-            if changing_records(self, vals, ENGINE_FIELDS):
-                raise UserError(self._engine_only_message())
+        engine_only = not self.env.su and not self.env.context.get(ENGINE_WRITE)
+        if engine_only and changing_records(self, vals, ENGINE_FIELDS):
+            raise UserError(self._engine_only_message())
         if "state" in vals and not self.env.context.get(COMPLETING):
             if self.filtered(lambda j: j.state == "done" and vals["state"] != "done"):
                 raise UserError(
