@@ -51,3 +51,22 @@ class TestJobBatchQueries(ServiceModelCommon):
             self.assertEqual(set(jobs.mapped("state")), {"accepted"})
             self.assertEqual(jobs.account_id, accounts)
         self.assertEqual(counts, {100: 100, 2000: 2000})
+
+    def test_query_count_with_tracking_grows_by_batches_only(self):
+        """With the chatter on (creation message, followers, tracked fields),
+        each further 100 jobs add a few multi-row INSERT statements, never
+        queries per job."""
+        env = self.env(
+            context=dict(self.env.context, tracking_disable=False, mail_create_nolog=False)
+        )
+        self._active_accounts(5, "TWARM").with_env(env)._create_jobs_from_anchors()
+        counts = {}
+        for size in (100, 200, 300):
+            accounts = self._active_accounts(size, f"T{size}").with_env(env)
+            before = self.cr.sql_log_count
+            accounts._create_jobs_from_anchors()
+            env.flush_all()
+            counts[size] = self.cr.sql_log_count - before
+        per_batch = counts[200] - counts[100]
+        self.assertEqual(counts[300] - counts[200], per_batch, counts)
+        self.assertLessEqual(per_batch, 5, counts)
