@@ -451,17 +451,23 @@ class ServiceAccount(models.Model):
         results = self._apply_service_dates(entries)
         refused = [result for result in results if result["outcome"] == engine.REJECTED]
         if refused:
-            raise UserError(
-                "\n".join(
-                    self.env._(
-                        "%(account)s: the service date %(date)s is refused (%(reason)s).",
-                        account=result["account"].display_name,
-                        date=result["new_date"],
-                        reason=result["reason"],
-                    )
-                    for result in refused
+            lines = [
+                self.env._(
+                    "%(account)s: the service date %(date)s is refused (%(reason)s).",
+                    account=result["account"].display_name,
+                    date=result["new_date"],
+                    reason=result["reason"],
+                )
+                for result in refused
+            ]
+            lines.append(
+                self.env._(
+                    "Nothing was saved. Enter the date of the last service actually done: not "
+                    "after today, within the plausibility limit, and not older than the current "
+                    "last service date unless a CS manager allows backdating."
                 )
             )
+            raise UserError("\n".join(lines))
         return results
 
     def _log_stage_change(self):

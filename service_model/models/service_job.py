@@ -311,6 +311,8 @@ class ServiceJob(models.Model):
                 raise UserError(
                     self.env._("A completed job stays done: record a new service date instead.")
                 )
+            if vals["state"] in OPEN_STATES:
+                self._check_reopen()
             if vals["state"] == "done":
                 # a kanban drag or an RPC write completes like the button does
                 vals = dict(vals)
@@ -463,15 +465,19 @@ class ServiceJob(models.Model):
         return True
 
     def action_reset_to_pending(self):
-        for job in self.filtered(lambda j: j.state == "cancelled"):
-            if job.account_id.open_job_id:
-                raise UserError(
-                    self.env._(
-                        "%(account)s already has an open job.", account=job.account_id.display_name
-                    )
-                )
-            job.state = "pending"
+        self.filtered(lambda j: j.state == "cancelled").write({"state": "pending"})
         return True
+
+    def _check_reopen(self):
+        """Cancelled jobs reopened (button or kanban drag): one open job per account."""
+        busy = self.filtered(lambda j: j.state == "cancelled" and j.account_id.open_job_id)
+        if busy:
+            raise UserError(
+                self.env._(
+                    "%(account)s already has an open job: complete or cancel it first.",
+                    account=busy[0].account_id.display_name,
+                )
+            )
 
     def action_resolve_conflict(self):
         self.write({"has_conflict": False})

@@ -342,6 +342,19 @@ class TestJobPaths(EnginePathsCommon):
         with self.assertRaises(UserError):
             self.job.with_user(self.cs_user).state = "in_progress"
 
+    def test_reopen_keeps_one_open_job(self):
+        job = self.job.with_user(self.cs_user)
+        job.action_cancel()
+        job.write({"state": "pending"})  # a kanban drag back
+        self.assertEqual(self.active.open_job_id, self.job)
+        job.action_cancel()
+        self.active.with_user(self.cs_user).action_create_job()
+        with self.assertRaises(UserError):
+            job.write({"state": "accepted"})
+        with self.assertRaises(UserError):
+            job.action_reset_to_pending()
+        self.assertEqual(self.job.state, "cancelled")
+
     def test_dates_change_through_the_engine_only(self):
         for vals in ({"due_date": date(2026, 7, 1)}, {"anchor_date": date(2025, 7, 1)}):
             with self.subTest(vals=vals), self.assertRaises(UserError):
