@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from .common import NOW, TODAY, ServiceModelCommon
@@ -457,3 +458,29 @@ class TestRpcPath(EnginePathsCommon, HttpCase):
             self._write_date_by_rpc(self.finance, -3)
         self.assertIn("Only Customer Success", caught.exception.faultString)
         self.assertNothingStored(self.active)
+
+    def test_jsonrpc_call_kw_goes_through_the_engine(self):
+        """The web client's own path (``call_kw``), as a CS user with a session."""
+        self.authenticate(self.cs_user.login, self.cs_user.login)
+
+        def write(days_from_today):
+            service_date = self.company._service_today() + timedelta(days=days_from_today)
+            self.make_jsonrpc_request(
+                "/web/dataset/call_kw/service.account/write",
+                {
+                    "model": "service.account",
+                    "method": "write",
+                    "args": [[self.active.id], {"last_service_date": str(service_date)}],
+                    "kwargs": {},
+                },
+            )
+            self.active.invalidate_recordset()
+            return service_date
+
+        with mute_logger("odoo.http"), self.assertRaises(JsonRpcException) as caught:
+            write(1)
+        # the JSON-RPC helper reports the exception's class only
+        self.assertEqual(str(caught.exception), "odoo.exceptions.UserError")
+        self.assertNothingStored(self.active)
+        anchor = write(-45)
+        self.assertEqual(self.active.open_job_id.anchor_date, anchor)
