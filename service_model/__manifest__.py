@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "Service Model",
     "website": "https://github.com/service-model/service-model",
-    "depends": ["base_setup", "mail", "account", "resource"],
+    "depends": ["base_setup", "mail", "account", "resource", "base_automation"],
     "data": [
         "security/service_model_groups.xml",
         "security/ir.model.access.csv",
@@ -26,6 +26,7 @@
         "views/service_glossary_term_views.xml",
         "views/service_manual_step_views.xml",
         "wizard/service_date_entry_wizard_views.xml",
+        "wizard/service_job_wizard_views.xml",
         "data/service_import_cron_data.xml",
         "data/service_billing_cron_data.xml",
         "views/service_billing_period_views.xml",

@@ -1,9 +1,9 @@
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.exceptions import AccessError, UserError
 
 from ..lib import due_date as engine
 
@@ -17,6 +17,23 @@ STAGES = [
     ("cancelled", "Cancelled"),
 ]
 OPEN_JOB_STATES = ("pending", "accepted", "in_progress")
+# Stage moves a write may make, the same as the buttons offer.
+STAGE_MOVES = {
+    "draft": ("onboarding", "active", "cancelled"),
+    "onboarding": ("active", "cancelled"),
+    "active": ("suspended", "cancelled"),
+    "suspended": ("active", "cancelled"),
+    "cancelled": ("draft",),
+}
+# Context key set by the due-date engine when it writes anchors and jobs
+# itself; any other write of these fields is routed through the engine.
+ENGINE_WRITE = "service_engine_write"
+# Field-level rules (superuser and sudo() bypass them):
+# only CS moves stages and records service dates ...
+CS_FIELDS = ("stage", "last_service_date")
+# ... and only Finance changes the plan of an account that is billed.
+PLAN_FIELDS = ("plan_product_id", "plan_yearly_price", "plan_term_years", "bill_to")
+PLAN_LOCKED_STAGES = ("active", "suspended")
 
 # Key data each stage needs, cumulative: what onboarding needs, activation needs too.
 ONBOARDING_FIELDS = ("property_reference", "street", "city", "end_user_id", "service_type_id")
@@ -27,6 +44,24 @@ ACTIVATION_FIELDS = (
     "plan_yearly_price",
     "bill_to_partner_id",
 )
+
+
+def changing_records(records, vals, fnames):
+    """The records on which ``vals`` changes one of ``fnames``.
+
+    Imports write every column of a row: a value that stays the same is no
+    change, so the field-level rules judge real changes only.
+    """
+    fnames = [fname for fname in fnames if fname in vals]
+    changing = records.browse()
+    for record in records if fnames else ():
+        for fname in fnames:
+            field = records._fields[fname]
+            new = field.convert_to_record(field.convert_to_cache(vals[fname], record), record)
+            if new != record[fname]:
+                changing |= record
+                break
+    return changing
 
 
 class ServiceAccount(models.Model):
@@ -111,9 +146,6 @@ class ServiceAccount(models.Model):
     bill_to_partner_id = fields.Many2one(
         "res.partner", string="Bill-To Party", compute="_compute_bill_to_partner_id", store=True
     )
-    plan_locked = fields.Boolean(
-        compute="_compute_plan_locked", help="Only Finance changes the plan of this account now."
-    )
     cs_user_id = fields.Many2one(
         "res.users",
         string="CS Owner",
@@ -135,7 +167,14 @@ class ServiceAccount(models.Model):
     )
     stage_date = fields.Datetime(string="In Stage Since", default=fields.Datetime.now, copy=False)
     last_service_date = fields.Date(
-        string="Last Service", tracking=True, copy=False, help="The anchor of the current cycle."
+        string="Last Service",
+        tracking=True,
+        copy=False,
+        help="The anchor of the current cycle. A new date goes through the due-date engine.",
+    )
+    plan_locked = fields.Boolean(
+        compute="_compute_plan_locked",
+        help="The plan (product, price, term, bill-to) can only be changed by Finance now.",
     )
     job_ids = fields.One2many("service.job", "account_id", string="Jobs")
     job_count = fields.Integer(compute="_compute_job_stats")
@@ -193,10 +232,9 @@ class ServiceAccount(models.Model):
     @api.depends("stage")
     @api.depends_context("uid")
     def _compute_plan_locked(self):
-        # stand-in for the views until the engine's field-level rule lands (same name)
-        finance = self.env.su or self.env.user.has_group("service_model.group_finance")
+        is_finance = self.env.user.has_group("service_model.group_finance")
         for account in self:
-            account.plan_locked = not finance and account.stage in ("active", "suspended")
+            account.plan_locked = account.stage in PLAN_LOCKED_STAGES and not is_finance
 
     @api.depends("job_ids.state", "job_ids.due_date")
     def _compute_job_stats(self):
@@ -293,34 +331,146 @@ class ServiceAccount(models.Model):
                 raise UserError(
                     self.env._("A new service account starts as a draft or in onboarding.")
                 )
+        service_dates = []
+        if not self.env.context.get(ENGINE_WRITE):
+            # the engine stores the dates once the accounts exist (row 10)
+            vals_list = [dict(vals) for vals in vals_list]
+            service_dates = [vals.pop("last_service_date", False) for vals in vals_list]
         accounts = super().create(vals_list)
+        # new accounts have no date yet: any date given is a change
+        accounts._check_field_rights({"last_service_date": next(filter(None, service_dates), None)})
         accounts.filtered(lambda a: a.stage == "onboarding")._check_stage_gate("onboarding")
         accounts._log_stage_change()
         accounts.filtered(lambda a: a.stage == "onboarding")._copy_checklist()
+        entries = [
+            {"account": account, "service_date": fields.Date.to_date(service_date)}
+            for account, service_date in zip(accounts, service_dates, strict=False)
+            if service_date
+        ]
+        accounts._apply_or_refuse(entries)
         return accounts
 
     def write(self, vals):
+        self._check_field_rights(vals)
+        service_date = None
+        routed = "last_service_date" in vals and not self.env.context.get(ENGINE_WRITE)
+        if routed:
+            vals = dict(vals)
+            service_date = fields.Date.to_date(vals.pop("last_service_date"))
         new_stage = vals.get("stage")
         if new_stage:
             moving = self.filtered(lambda a: a.stage != new_stage)
+            moving._check_stage_move(new_stage)
             if new_stage in ("onboarding", "active"):
                 # the checklist must exist before the gate can judge it
                 moving._copy_checklist()
                 moving._check_stage_gate(new_stage)
             vals = dict(vals, stage_date=fields.Datetime.now())
             moving._close_stage_log()
-        result = super().write(vals)
+        result = super().write(vals) if vals else True
         if new_stage:
             moving._log_stage_change()
+            # buttons, statusbar, imports and RPC share these consequences
+            if new_stage == "active":
+                moving._on_activated()
+            elif new_stage == "cancelled":
+                moving.job_ids.filtered(lambda j: j.state in OPEN_JOB_STATES).write(
+                    {"state": "cancelled"}
+                )
         active = self.filtered(lambda a: a.stage == "active")
         if active and {"property_reference", "street", "city"} & set(vals):
             # key data may never be emptied on an active account
             active._check_stage_gate("onboarding")
+        if routed:
+            self._write_service_date(service_date)
         return result
 
+    def _check_field_rights(self, vals):
+        """Field-level rules of the roles: Finance does not move stages or record
+        service dates; only Finance changes the plan of an active or suspended
+        account. ``sudo()`` (the system) is not bound by them."""
+        if self.env.su or not vals:
+            return
+        user = self.env.user
+        if not user.has_group("service_model.group_cs_user") and changing_records(
+            self, vals, CS_FIELDS
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only Customer Success moves service accounts between stages and records "
+                    "service dates. Ask the account's CS owner to do it."
+                )
+            )
+        if not user.has_group("service_model.group_finance"):
+            locked = self.filtered(lambda a: a.stage in PLAN_LOCKED_STAGES)
+            changing = changing_records(locked, vals, PLAN_FIELDS)
+            if changing:
+                raise AccessError(
+                    self.env._(
+                        "The plan (product, yearly price, term, bill-to) of %(accounts)s is "
+                        "billed: only Finance can change it. Ask Finance to make the change.",
+                        accounts=", ".join(changing.mapped("display_name")),
+                    )
+                )
+
+    def _check_stage_move(self, new_stage):
+        labels = dict(self._fields["stage"]._description_selection(self.env))
+        for account in self:
+            if new_stage not in STAGE_MOVES[account.stage]:
+                raise UserError(
+                    self.env._(
+                        "%(account)s cannot move from %(old)s to %(new)s. "
+                        "Allowed from %(old)s: %(allowed)s.",
+                        account=account.display_name,
+                        old=labels[account.stage],
+                        new=labels[new_stage],
+                        allowed=", ".join(labels[s] for s in STAGE_MOVES[account.stage]),
+                    )
+                )
+
+    def _write_service_date(self, service_date):
+        """A last-service date written on these accounts (form, import, RPC,
+        automated action): the engine decides, or the write is refused."""
+        if not service_date:
+            if self.filtered("last_service_date"):
+                raise UserError(
+                    self.env._(
+                        "A last service date cannot be removed. Record the correct date "
+                        "instead (a CS manager may allow backdating)."
+                    )
+                )
+            return
+        self._apply_or_refuse(
+            [{"account": account, "service_date": service_date} for account in self]
+        )
+
+    def _apply_or_refuse(self, entries):
+        """Run ``entries`` through the engine; any rejection refuses them all."""
+        if not entries:
+            return []
+        results = self._apply_service_dates(entries)
+        refused = [result for result in results if result["outcome"] == engine.REJECTED]
+        if refused:
+            lines = [
+                self.env._(
+                    "%(account)s: the service date %(date)s is refused (%(reason)s).",
+                    account=result["account"].display_name,
+                    date=result["new_date"],
+                    reason=result["reason"],
+                )
+                for result in refused
+            ]
+            lines.append(
+                self.env._(
+                    "Nothing was saved. Enter the date of the last service actually done: not "
+                    "after today, within the plausibility limit, and not older than the current "
+                    "last service date unless a CS manager allows backdating."
+                )
+            )
+            raise UserError("\n".join(lines))
+        return results
+
     def _log_stage_change(self):
-        # the history is the system's log, read-only to users: whoever may move
-        # the account (checked by the write on it) gets it written
         self.env["service.account.stage.log"].sudo().create(
             [
                 {
@@ -367,10 +517,9 @@ class ServiceAccount(models.Model):
         return True
 
     def action_activate(self):
-        to_activate = self.filtered(lambda a: a.stage in ("draft", "onboarding", "suspended"))
-        to_activate._copy_checklist()
-        to_activate.write({"stage": "active"})
-        to_activate._on_activated()
+        self.filtered(lambda a: a.stage in ("draft", "onboarding", "suspended")).write(
+            {"stage": "active"}
+        )
         return True
 
     def action_suspend(self):
@@ -378,10 +527,8 @@ class ServiceAccount(models.Model):
         return True
 
     def action_cancel(self):
-        accounts = self.filtered(lambda a: a.stage != "cancelled")
-        open_jobs = accounts.job_ids.filtered(lambda j: j.state in OPEN_JOB_STATES)
-        open_jobs.write({"state": "cancelled"})
-        accounts.write({"stage": "cancelled"})
+        """Cancel the accounts; their open jobs are cancelled with them (in write)."""
+        self.filtered(lambda a: a.stage != "cancelled").write({"stage": "cancelled"})
         return True
 
     def action_reset_to_draft(self):
@@ -511,13 +658,27 @@ class ServiceAccount(models.Model):
         :param entries: list of dicts ``{"account": record, "service_date": date,
             "line": int or None}``; an account appears at most once (the import
             merges duplicates, row 11, before calling this).
-        :param allow_backdating: accept dates older than the current anchor (row 9)
+        :param allow_backdating: accept dates older than the current anchor
+            (row 9); only a CS manager may (AccessError otherwise)
         :param dry_run: decide and report, write nothing (previews)
         :return: one dict per entry, same order: ``line``, ``account``,
             ``old_date``, ``new_date``, ``outcome`` (created, updated,
             unchanged, stored, conflict, rejected), ``reason`` (translated
-            sentence) and ``job`` (the created or affected job, if any)
+            sentence), ``reason_code`` (``future``, ``implausible``,
+            ``regression`` or False), ``job`` (the created or affected job, if
+            any) and ``due_date``
         """
+        if (
+            allow_backdating
+            and not self.env.su
+            and not self.env.user.has_group("service_model.group_cs_manager")
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only a CS manager may allow backdating (a date older than the last "
+                    "service date). Ask a CS manager to record this date."
+                )
+            )
         Job = self.env["service.job"]
         account_ids = [entry["account"].id for entry in entries]
         if len(set(account_ids)) != len(account_ids):
@@ -562,6 +723,7 @@ class ServiceAccount(models.Model):
                 "new_date": service_date,
                 "outcome": decision.outcome,
                 "reason": reasons.get(decision.reason, ""),
+                "reason_code": decision.reason or False,
                 "job": job,
                 "due_date": decision.due.due_date if decision.due else False,
             }
@@ -610,24 +772,15 @@ class ServiceAccount(models.Model):
         return results
 
     def _set_anchors(self, anchors):
-        """Write new last-service dates ``{account_id: date}`` in one statement."""
-        if not anchors:
-            return
-        self.env["service.account"].flush_model(["last_service_date"])
-        ids, dates = zip(*anchors.items(), strict=False)
-        self.env.cr.execute(
-            SQL(
-                """UPDATE service_account AS a
-                      SET last_service_date = v.service_date, write_uid = %s, write_date = %s
-                     FROM unnest(%s::int4[], %s::date[]) AS v(id, service_date)
-                    WHERE a.id = v.id""",
-                self.env.uid,
-                self.env.cr.now(),
-                list(ids),
-                list(dates),
-            )
-        )
-        self.browse(ids).invalidate_recordset(["last_service_date", "write_uid", "write_date"])
+        """Write new last-service dates ``{account_id: date}`` through the ORM
+        (tracking, automated actions and overrides see them), one write per
+        distinct date."""
+        by_date = defaultdict(list)
+        for account_id, service_date in anchors.items():
+            by_date[service_date].append(account_id)
+        accounts = self.env["service.account"].with_context(**{ENGINE_WRITE: True})
+        for service_date, account_ids in by_date.items():
+            accounts.browse(account_ids).write({"last_service_date": service_date})
 
     # -- hand-offs ----------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 
 from ..lib import due_date as engine
+from .service_account import ENGINE_WRITE, changing_records
 
 JOB_STATES = [
     ("pending", "Pending"),
@@ -12,6 +15,19 @@ JOB_STATES = [
     ("cancelled", "Cancelled"),
 ]
 OPEN_STATES = ("pending", "accepted", "in_progress")
+# Set by the due-date engine only (or by the explicit due-date override).
+ENGINE_FIELDS = (
+    "anchor_date",
+    "nominal_due_date",
+    "due_date",
+    "due_rule",
+    "is_overdue_at_creation",
+    "is_short_notice",
+    "is_due_overridden",
+)
+# Context key of the completion itself, so that its own write is not routed again.
+COMPLETING = "service_job_completing"
+DUE_SOON_DAYS = 7
 DUE_RULES = [
     ("nominal", "Nominal date"),
     ("moved_previous", "Moved to the previous working day"),
@@ -61,15 +77,27 @@ class ServiceJob(models.Model):
         string="Nominal Due Date", help="Last service plus the interval, before any move."
     )
     due_date = fields.Date(string="Due Date", index=True, tracking=True)
-    due_rule = fields.Selection(DUE_RULES, string="Due Date Rule", default="manual")
+    due_rule = fields.Selection(DUE_RULES, string="Due Date Rule")
     completion_date = fields.Date(string="Completed On", tracking=True, copy=False)
     is_overdue_at_creation = fields.Boolean(string="Overdue at Creation", readonly=True, copy=False)
     is_short_notice = fields.Boolean(string="Short Notice", readonly=True, copy=False)
     is_auto_accepted = fields.Boolean(string="Auto-Accepted", readonly=True, copy=False)
+    is_due_overridden = fields.Boolean(
+        string="Due Date Set by Hand",
+        readonly=True,
+        copy=False,
+        help="A CS manager set the due date; new service dates keep it (see the chatter).",
+    )
     has_conflict = fields.Boolean(string="Conflict", copy=False, tracking=True)
     conflict_note = fields.Text(copy=False)
     is_overdue = fields.Boolean(
         string="Overdue", compute="_compute_is_overdue", search="_search_is_overdue"
+    )
+    is_due_this_week = fields.Boolean(
+        string="Due This Week",
+        compute="_compute_is_overdue",
+        search="_search_is_due_this_week",
+        help="Open and due within the next seven days, counted from the company's today.",
     )
     color = fields.Integer()
     notes = fields.Html()
@@ -92,21 +120,49 @@ class ServiceJob(models.Model):
             ]
             job.display_name = " · ".join(filter(None, parts)) or self.env._("New job")
 
-    @api.depends_context("tz")
-    @api.depends("due_date", "state")
+    @api.depends("due_date", "state", "company_id")
     def _compute_is_overdue(self):
-        today = fields.Date.context_today(self)
+        todays = {company: company._service_today() for company in self.company_id}
         for job in self:
-            job.is_overdue = bool(
-                job.due_date and job.due_date < today and job.state in OPEN_STATES
+            today = todays.get(job.company_id) or job.company_id._service_today()
+            is_open = bool(job.due_date) and job.state in OPEN_STATES
+            job.is_overdue = is_open and job.due_date < today
+            job.is_due_this_week = is_open and today <= job.due_date <= today + timedelta(
+                days=DUE_SOON_DAYS
             )
 
-    def _search_is_overdue(self, operator, value):
+    def _company_today_domain(self, operator, value, due_domain):
+        """Search a date flag with each company's today: ``due_domain(today)``
+        gives the due-date condition of one company."""
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(self.env._("Search on Overdue with = or != and true/false only."))
-        domain = [("due_date", "<", fields.Date.context_today(self)), ("state", "in", OPEN_STATES)]
+            raise UserError(self.env._("Search on this flag with = or != and true/false only."))
+        companies = self.env["res.company"].sudo().search([])
+        domain = expression.AND(
+            [
+                [("state", "in", OPEN_STATES)],
+                expression.OR(
+                    [
+                        [("company_id", "=", company.id), *due_domain(company._service_today())]
+                        for company in companies
+                    ]
+                ),
+            ]
+        )
         positive = (operator == "=") == value
-        return domain if positive else ["!", "&", *domain]
+        return domain if positive else ["!", *domain]
+
+    def _search_is_overdue(self, operator, value):
+        return self._company_today_domain(operator, value, lambda today: [("due_date", "<", today)])
+
+    def _search_is_due_this_week(self, operator, value):
+        return self._company_today_domain(
+            operator,
+            value,
+            lambda today: [
+                ("due_date", ">=", today),
+                ("due_date", "<=", today + timedelta(days=DUE_SOON_DAYS)),
+            ],
+        )
 
     @api.onchange("account_id")
     def _onchange_account_id(self):
@@ -122,87 +178,45 @@ class ServiceJob(models.Model):
         """Create one job per ``(account, anchor)`` with the engine's due date.
 
         ``policies`` maps (company, service type) to (DuePolicy, today), as
-        :meth:`service.account._engine_policies` returns it. One INSERT for the whole batch, so that the cost does not grow with
-        the number of jobs; rights are checked as for ``create``. Jobs that
-        are overdue at creation get an activity for the account's CS owner.
+        :meth:`service.account._engine_policies` returns it. One ORM ``create``
+        for the whole batch (rights, tracking, automated actions and overrides
+        apply); the number of queries does not grow with the number of jobs
+        beyond the ORM's INSERT batches. Jobs that are overdue at creation get
+        an activity for the account's CS owner.
         """
-        self.check_access("create")
         if not anchors:
             return self.browse()
         contractors = self.env["res.partner"].browse(
             {account.contractor_id.id for account, _a in anchors}
         )
         contractors.fetch(["service_auto_accept"])
-        rows = {
-            key: []
-            for key in (
-                "account",
-                "contractor",
-                "company",
-                "type",
-                "state",
-                "anchor",
-                "nominal",
-                "due",
-                "rule",
-                "overdue",
-                "short",
-                "auto",
-            )
-        }
+        vals_list = []
         for account, anchor in anchors:
             policy, today = policies[(account.company_id, account.service_type_id)]
             due = engine.compute_due_date(anchor, today, policy)
             contractor = account.contractor_id
             auto = bool(contractor) and contractor._service_auto_accepts(account.company_id)
-            for key, value in (
-                ("account", account.id),
-                ("contractor", contractor.id or None),
-                ("company", account.company_id.id),
-                ("type", account.service_type_id.id or None),
-                ("state", "accepted" if auto else "pending"),
-                ("anchor", anchor),
-                ("nominal", due.nominal_date),
-                ("due", due.due_date),
-                ("rule", due.rule),
-                ("overdue", due.overdue_at_creation),
-                ("short", due.short_notice),
-                ("auto", auto),
-            ):
-                rows[key].append(value)
-        self.flush_model()
-        now = self.env.cr.now()
-        self.env.cr.execute(
-            SQL(
-                """INSERT INTO service_job (
-                        account_id, contractor_id, company_id, service_type_id, state, anchor_date,
-                        nominal_due_date, due_date, due_rule, is_overdue_at_creation, is_short_notice,
-                        is_auto_accepted, has_conflict, create_uid, write_uid, create_date, write_date)
-                   SELECT t.*, FALSE, %(uid)s, %(uid)s, %(now)s, %(now)s
-                     FROM unnest(%(account)s::int4[], %(contractor)s::int4[], %(company)s::int4[],
-                                 %(type)s::int4[], %(state)s::varchar[], %(anchor)s::date[],
-                                 %(nominal)s::date[], %(due)s::date[], %(rule)s::varchar[],
-                                 %(overdue)s::bool[], %(short)s::bool[], %(auto)s::bool[]) AS t
-                RETURNING id""",
-                uid=self.env.uid,
-                now=now,
-                **rows,
+            vals_list.append(
+                {
+                    "account_id": account.id,
+                    "contractor_id": contractor.id,
+                    "company_id": account.company_id.id,
+                    "service_type_id": account.service_type_id.id,
+                    "state": "accepted" if auto else "pending",
+                    "anchor_date": anchor,
+                    "nominal_due_date": due.nominal_date,
+                    "due_date": due.due_date,
+                    "due_rule": due.rule,
+                    "is_overdue_at_creation": due.overdue_at_creation,
+                    "is_short_notice": due.short_notice,
+                    "is_auto_accepted": auto,
+                }
             )
-        )
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        jobs = self.browse(ids)
-        jobs.check_access("create")
-        # the INSERT bypassed the ORM: drop what the cache knows of these accounts' jobs
-        self.env["service.account"].browse(rows["account"]).invalidate_recordset(
-            ["job_ids", "job_count", "open_job_id", "next_due_date"]
-        )
-        # hand-offs, from the values just inserted (no need to read the jobs back)
-        self.browse(
-            job_id for job_id, overdue in zip(ids, rows["overdue"], strict=True) if overdue
-        )._hand_off_overdue()
-        waiting = zip(ids, rows["state"], rows["contractor"], strict=True)
-        self.browse(
-            job_id for job_id, state, contractor in waiting if state == "pending" and contractor
+        jobs = self.with_context(**{ENGINE_WRITE: True}).create(vals_list).with_env(self.env)
+        # hand-offs, from the values just created (no need to read the jobs back)
+        jobs.filtered(lambda job: job.is_overdue_at_creation)._hand_off_overdue()
+        jobs.filtered(
+            lambda job: job.state == "pending" and job.contractor_id
         )._hand_off_acceptance()
         return jobs
 
@@ -231,27 +245,39 @@ class ServiceJob(models.Model):
             )
 
     def _reschedule_from_engine(self, updates):
-        """Row 8: ``[(job, new_anchor, DueDate)]``; logs old and new due dates."""
+        """Row 8: ``[(job, new_anchor, DueDate)]``; logs old and new due dates.
+
+        A due date set by hand (:meth:`action_override_due_date`) stays: the
+        new anchor is recorded and the chatter says which date the engine
+        would have given.
+        """
         if not updates:
             return
         messages = {}
         for job, anchor, due in updates:
-            messages[job.id] = self.env._(
-                "New service date %(anchor)s: due date %(old)s → %(new)s.",
-                anchor=anchor,
-                old=job.due_date or "-",
-                new=due.due_date,
-            )
-            job.with_context(tracking_disable=True).write(
-                {
-                    "anchor_date": anchor,
-                    "nominal_due_date": due.nominal_date,
-                    "due_date": due.due_date,
-                    "due_rule": due.rule,
-                    "is_short_notice": due.short_notice,
-                    "is_overdue_at_creation": due.overdue_at_creation,
-                }
-            )
+            vals = {"anchor_date": anchor, "nominal_due_date": due.nominal_date}
+            if job.is_due_overridden:
+                messages[job.id] = self.env._(
+                    "New service date %(anchor)s: the due date %(due)s set by hand is kept "
+                    "(the engine would give %(engine)s).",
+                    anchor=anchor,
+                    due=job.due_date or "-",
+                    engine=due.due_date,
+                )
+            else:
+                messages[job.id] = self.env._(
+                    "New service date %(anchor)s: due date %(old)s → %(new)s.",
+                    anchor=anchor,
+                    old=job.due_date or "-",
+                    new=due.due_date,
+                )
+                vals.update(
+                    due_date=due.due_date,
+                    due_rule=due.rule,
+                    is_short_notice=due.short_notice,
+                    is_overdue_at_creation=due.overdue_at_creation,
+                )
+            job.with_context(tracking_disable=True, **{ENGINE_WRITE: True}).write(vals)
         self.browse(messages)._message_log_batch(bodies=messages)
 
     def _flag_conflicts(self, conflicts):
@@ -268,7 +294,34 @@ class ServiceJob(models.Model):
                 "date_conflict", self.env._("Service date conflict"), note
             )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and not self.env.context.get(ENGINE_WRITE):
+            for vals in vals_list:
+                if vals.get("state") == "done" or any(vals.get(f) for f in ENGINE_FIELDS):
+                    raise UserError(self._engine_only_message())
+        return super().create(vals_list)
+
     def write(self, vals):
+        engine_only = not self.env.su and not self.env.context.get(ENGINE_WRITE)
+        if engine_only and changing_records(self, vals, ENGINE_FIELDS):
+            raise UserError(self._engine_only_message())
+        if "state" in vals and not self.env.context.get(COMPLETING):
+            if self.filtered(lambda j: j.state == "done" and vals["state"] != "done"):
+                raise UserError(
+                    self.env._("A completed job stays done: record a new service date instead.")
+                )
+            if vals["state"] in OPEN_STATES:
+                self._check_reopen()
+            if vals["state"] == "done":
+                # a kanban drag or an RPC write completes like the button does
+                vals = dict(vals)
+                vals.pop("state")
+                completion_date = vals.pop("completion_date", None)
+                if vals:
+                    self.write(vals)
+                self.filtered(lambda j: j.state != "done")._complete(completion_date)
+                return True
         result = super().write(vals)
         # hand-offs that this change settles
         if vals.get("state", "pending") != "pending":
@@ -276,6 +329,12 @@ class ServiceJob(models.Model):
         if "has_conflict" in vals and not vals["has_conflict"]:
             self.account_id._close_manual_step("date_conflict")
         return result
+
+    def _engine_only_message(self):
+        return self.env._(
+            "A job's last service and due dates come from the due-date engine: record a "
+            "service date on the account, or let a CS manager override the due date."
+        )
 
     # -- workflow -----------------------------------------------------------------------
 
@@ -301,20 +360,43 @@ class ServiceJob(models.Model):
         self.write({"state": "in_progress"})
         return True
 
+    def action_complete(self):
+        """Ask for the completion date (the completion wizard)."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Complete the Job"),
+            "res_model": "service.job.completion.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_job_ids": self.ids},
+        }
+
     def action_done(self):
-        """Complete the jobs: the completion date becomes the account's anchor
-        and, with automatic job creation on, the next cycle's job is created."""
+        """Complete the jobs on their completion date (today when empty)."""
+        self._complete()
+        return True
+
+    def _complete(self, completion_date=None):
+        """Complete the jobs: the completion date (``completion_date``, else
+        the job's own, else the company's today) becomes the account's anchor
+        and, with automatic job creation on, the next cycle's job is created.
+        It can be neither in the future nor before the job's last service."""
+        completion_date = fields.Date.to_date(completion_date)
         for job in self:
             today = job.company_id._service_today()
             if job.state not in OPEN_STATES:
                 raise UserError(
                     self.env._("%(job)s is not open: it cannot be completed.", job=job.display_name)
                 )
-            completion = job.completion_date or today
+            completion = completion_date or job.completion_date or today
             if completion > today:
                 raise UserError(
                     self.env._(
-                        "The completion date of %(job)s is in the future.", job=job.display_name
+                        "The completion date of %(job)s (%(date)s) is in the future: "
+                        "enter today (%(today)s) or an earlier date.",
+                        job=job.display_name,
+                        date=completion,
+                        today=today,
                     )
                 )
             if job.anchor_date and completion < job.anchor_date:
@@ -325,7 +407,9 @@ class ServiceJob(models.Model):
                         anchor=job.anchor_date,
                     )
                 )
-            job.write({"state": "done", "completion_date": completion, "has_conflict": False})
+            job.with_context(**{COMPLETING: True}).write(
+                {"state": "done", "completion_date": completion, "has_conflict": False}
+            )
         accounts = self.account_id
         anchors = {job.account_id.id: job.completion_date for job in self}
         self.env["service.account"]._set_anchors(anchors)
@@ -338,22 +422,62 @@ class ServiceJob(models.Model):
             )
             job.account_id._on_job_completed(job)
         accounts._create_jobs_from_anchors()
-        return True
+
+    def action_override_due_date(self):
+        """Open the due-date override (CS manager)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Override the Due Date"),
+            "res_model": "service.job.due.override.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_job_id": self.id, "default_due_date": self.due_date},
+        }
+
+    def _override_due_date(self, due_date, reason):
+        """Set the due date by hand (CS manager): logged on the job, kept by
+        later service dates until the job is done."""
+        if not self.env.su and not self.env.user.has_group("service_model.group_cs_manager"):
+            raise AccessError(self.env._("Only a CS manager may override a job's due date."))
+        for job in self:
+            if job.state not in OPEN_STATES:
+                raise UserError(
+                    self.env._(
+                        "%(job)s is not open: its due date cannot change.", job=job.display_name
+                    )
+                )
+            old = job.due_date
+            job.with_context(**{ENGINE_WRITE: True}).write(
+                {"due_date": due_date, "due_rule": "manual", "is_due_overridden": True}
+            )
+            job.message_post(
+                body=self.env._(
+                    "Due date set by hand: %(old)s → %(new)s. Reason: %(reason)s",
+                    old=old or "-",
+                    new=due_date,
+                    reason=reason,
+                )
+            )
 
     def action_cancel(self):
         self.filtered(lambda j: j.state != "done").write({"state": "cancelled"})
         return True
 
     def action_reset_to_pending(self):
-        for job in self.filtered(lambda j: j.state == "cancelled"):
-            if job.account_id.open_job_id:
-                raise UserError(
-                    self.env._(
-                        "%(account)s already has an open job.", account=job.account_id.display_name
-                    )
-                )
-            job.state = "pending"
+        self.filtered(lambda j: j.state == "cancelled").write({"state": "pending"})
         return True
+
+    def _check_reopen(self):
+        """Cancelled jobs reopened (button or kanban drag): one open job per account."""
+        busy = self.filtered(lambda j: j.state == "cancelled" and j.account_id.open_job_id)
+        if busy:
+            raise UserError(
+                self.env._(
+                    "%(account)s already has an open job: complete or cancel it first.",
+                    account=busy[0].account_id.display_name,
+                )
+            )
 
     def action_resolve_conflict(self):
         self.write({"has_conflict": False})
