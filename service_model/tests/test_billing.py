@@ -8,7 +8,12 @@ from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, api
-from odoo.addons.service_model.models.service_subscription import ServiceSubscription
+from odoo.addons.base.models.ir_cron import CompletionStatus
+from odoo.addons.service_model.models import service_subscription as subscription_module
+from odoo.addons.service_model.models.service_subscription import (
+    BILLING_CRONS,
+    ServiceSubscription,
+)
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
@@ -147,7 +152,7 @@ class TestBilling(TransactionCase):
         self.assertIn("Issue the year-1 invoice", sub.account_id.activity_ids.mapped("summary"))
         # the cron bills years 2..N only: year 1 stays Finance's manual step
         with freeze_time("2026-06-12"):
-            sub._bill_due_queue(commit=False)
+            sub._bill_due_queue()
         self.assertEqual(
             sorted(_invoices(self.env, sub).service_billing_period_id.mapped("sequence")), [2]
         )
@@ -198,7 +203,7 @@ class TestBilling(TransactionCase):
             subs = self._subs(count=3, date_start=date(2020, 3, 10))
             subs.action_activate()
         with freeze_time("2025-03-10"):
-            done = subs._bill_due_queue(commit=False, batch_size=2)
+            done = subs._bill_due_queue(batch_size=2)
         self.assertEqual(done, 3)
         self.assertOneInvoicePerPeriod(subs, range(1, 7))
         invoice = _invoices(self.env, subs[0]).filtered(
@@ -212,8 +217,8 @@ class TestBilling(TransactionCase):
             subs = self._subs(count=2, date_start=date(2023, 1, 31))
             subs.action_activate()
         with freeze_time("2025-02-01"):
-            self.assertEqual(subs._bill_due_queue(commit=False), 2)
-            self.assertEqual(subs._bill_due_queue(commit=False), 0)
+            self.assertEqual(subs._bill_due_queue(), 2)
+            self.assertEqual(subs._bill_due_queue(), 0)
             with self.assertRaises(UserError):  # the manual path finds nothing either
                 subs[0].action_bill_due_periods()
         self.assertOneInvoicePerPeriod(subs, [1, 2, 3])
@@ -238,7 +243,7 @@ class TestBilling(TransactionCase):
                     sub = self._subs(date_start=start, term_years=6)
                     sub.action_activate()
                 with freeze_time(expected[-1]):
-                    sub._bill_due_queue(commit=False)
+                    sub._bill_due_queue()
                 invoices = _invoices(self.env, sub).sorted(
                     lambda m: m.service_billing_period_id.sequence
                 )
@@ -253,7 +258,7 @@ class TestBilling(TransactionCase):
             open_ended = self._subs(date_start=date(2015, 7, 1), term_years=0)
             (bounded | open_ended).action_activate()
         with freeze_time("2025-07-01"):
-            (bounded | open_ended)._bill_due_queue(commit=False)
+            (bounded | open_ended)._bill_due_queue()
         self.assertOneInvoicePerPeriod(bounded, [1, 2, 3])
         self.assertOneInvoicePerPeriod(open_ended, range(1, 12))
         # the open-ended schedule keeps a forecast horizon ahead
@@ -268,7 +273,7 @@ class TestBilling(TransactionCase):
         deprecated = income.copy({"code": f"{income.code}9", "deprecated": True})
         poison.product_id.property_account_income_id = deprecated
         with freeze_time("2025-04-01"):
-            done = (good | poison)._bill_due_queue(commit=False)
+            done = (good | poison)._bill_due_queue()
         self.assertEqual(done, 4)
         self.assertOneInvoicePerPeriod(good, [1, 2])
         self.assertOneInvoicePerPeriod(poison, [1])
@@ -280,12 +285,12 @@ class TestBilling(TransactionCase):
         )
         # out of the queue until someone fixes it
         with freeze_time("2025-04-02"):
-            self.assertEqual(poison._bill_due_queue(commit=False), 0)
+            self.assertEqual(poison._bill_due_queue(), 0)
         poison.product_id.property_account_income_id = income
         poison.action_retry_billing()
         self.assertFalse(poison.billing_error_date)
         with freeze_time("2025-04-02"):
-            self.assertEqual(poison._bill_due_queue(commit=False), 1)
+            self.assertEqual(poison._bill_due_queue(), 1)
         self.assertOneInvoicePerPeriod(poison, [1, 2])
 
     def test_polling_switch_off_bills_nothing(self):
@@ -294,7 +299,7 @@ class TestBilling(TransactionCase):
             sub.action_activate()
         self.company.service_billing_polling = False
         with freeze_time("2026-04-01"):
-            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            self.assertEqual(sub._bill_due_queue(), 0)
             # the step becomes Finance's, once
             self.assertEqual(len(sub._schedule_manual_billing()), 1)
             self.assertFalse(sub._schedule_manual_billing())
@@ -310,14 +315,14 @@ class TestBilling(TransactionCase):
             sub = self._subs(date_start=date(2022, 9, 1), term_years=5)
             sub.action_activate()
         with freeze_time("2023-09-01"):
-            sub._bill_due_queue(commit=False)
+            sub._bill_due_queue()
         with freeze_time("2024-03-15"):
             sub.action_cancel()
         self.assertEqual(sub.state, "cancelled")
         self.assertEqual(sub.billing_period_ids.mapped("sequence"), [1, 2])
         self.assertFalse(sub.next_billing_date)
         with freeze_time("2027-09-01"):
-            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            self.assertEqual(sub._bill_due_queue(), 0)
         self.assertOneInvoicePerPeriod(sub, [1, 2])
 
     def test_cancelled_invoice_is_rebilled_only_explicitly(self):
@@ -325,13 +330,13 @@ class TestBilling(TransactionCase):
             sub = self._subs(date_start=date(2023, 5, 5))
             sub.action_activate()
         with freeze_time("2024-05-05"):
-            sub._bill_due_queue(commit=False)
+            sub._bill_due_queue()
         period = sub.billing_period_ids.filtered(lambda p: p.sequence == 2)
         first = period.move_id
         first.button_cancel()
         self.assertEqual(period.state, "cancel")
         with freeze_time("2024-05-06"):
-            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            self.assertEqual(sub._bill_due_queue(), 0)
         self.assertEqual(period.move_ids, first)
         with self.assertRaises(UserError):
             sub.billing_period_ids.filtered(lambda p: p.sequence == 1).action_rebill()
@@ -456,63 +461,78 @@ class TestBillingCommitted(BaseCase):
                 counts[key] = counts.get(key, 0) + 1
             return counts
 
-    def _run_queue(self, **kwargs):
+    def _run_cron(self, xmlid="service_model.service_billing_cron"):
+        """One cron worker's turn, through Odoo's cron framework (``ir.cron._run_job``).
+
+        The framework calls the scheduled action, commits after each call and
+        calls again, up to ten times, while the reported progress says work
+        remains. Returns the completion status.
+        """
         with self._env() as env:
-            return env["service.subscription"]._bill_due_queue(**kwargs)
+            env.cr.execute("SELECT * FROM ir_cron WHERE id = %s", [env.ref(xmlid).id])
+            job = dict(env.cr.dictfetchone(), timed_out_counter=0)
+        return self.registry["ir.cron"]._run_job(job)
 
     def test_crash_after_first_batch_then_rerun(self):
         ids = self._make_due(6)
         original = ServiceSubscription._bill_isolated
         calls = []
 
-        def crash_on_second_batch(self_subs, today, first_sequence=2):
+        def crash_on_second_batch(self_subs, first_sequence=2):
             calls.append(len(self_subs))
             if len(calls) == 2:
                 raise RuntimeError("worker killed")
-            return original(self_subs, today, first_sequence)
+            return original(self_subs, first_sequence)
 
-        with freeze_time("2023-03-10"):
+        with (
+            freeze_time("2023-03-10"),
+            patch.object(subscription_module, "BILLING_BATCH_SIZE", 4),
+        ):
             with (
                 patch.object(ServiceSubscription, "_bill_isolated", crash_on_second_batch),
-                self.assertRaises(RuntimeError),
+                mute_logger("odoo.addons.base.models.ir_cron"),
             ):
-                self._run_queue(batch_size=4)
+                self.assertEqual(self._run_cron(), CompletionStatus.FAILED)
             counts = self._invoice_counts(ids)
-            # the first batch was committed: 4 subscriptions x years 2..4
+            # the framework committed the first call: 4 subscriptions x years 2..4
             self.assertEqual(sum(counts.values()), 6 + 4 * 3)
-            self._run_queue(batch_size=4)
-            self._run_queue(batch_size=4)
+            self.assertEqual(self._run_cron(), CompletionStatus.FULLY_DONE)
         counts = self._invoice_counts(ids)
         expected = {(sub_id, seq): 1 for sub_id in ids for seq in (1, 2, 3, 4)}
         self.assertEqual(counts, expected)
 
     def test_two_workers_share_the_queue(self):
+        """The two billing crons, each in a cron thread of its own, share one queue."""
         ids = self._make_due(24)
         original = ServiceSubscription._bill_isolated
         locked_by = {}
         barrier = threading.Barrier(2)
         errors = []
 
-        def record_and_bill(self_subs, today, first_sequence=2):
+        def record_and_bill(self_subs, first_sequence=2):
             name = threading.current_thread().name
             locked_by.setdefault(name, []).extend(self_subs.ids)
-            moves = original(self_subs, today, first_sequence)
+            result = original(self_subs, first_sequence)
             # hold the lock a little so that the other worker meets locked rows
             threading.Event().wait(0.05)
-            return moves
+            return result
 
-        def worker():
+        def worker(xmlid):
             try:
                 barrier.wait(timeout=30)
-                self._run_queue(batch_size=3)
+                self._run_cron(xmlid)
             except Exception as error:  # reported to the main thread
                 errors.append(error)
 
         with (
             freeze_time("2022-03-10"),
+            patch.object(subscription_module, "BILLING_BATCH_SIZE", 3),
             patch.object(ServiceSubscription, "_bill_isolated", record_and_bill),
         ):
-            threads = [threading.Thread(target=worker, name=f"billing-worker-{n}") for n in (1, 2)]
+            threads = [
+                threading.Thread(target=worker, args=(xmlid,), name=f"billing-worker-{n}")
+                for n, xmlid in enumerate(BILLING_CRONS, start=1)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
