@@ -437,10 +437,11 @@ class ServiceSubscription(models.Model):
     @api.model
     def _trigger_billing_crons(self):
         """Wake every billing worker: they share the queue."""
+        # whoever asks (Finance retrying), waking the scheduled actions is the system's step
         for xmlid in BILLING_CRONS:
-            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            cron = self.sudo().env.ref(xmlid, raise_if_not_found=False)
             if cron and cron.active:
-                cron.sudo()._trigger()
+                cron._trigger()
 
     @api.model
     def _cron_bill_due_periods(self):

@@ -4,17 +4,19 @@ from contextlib import ExitStack, closing
 from datetime import date
 from unittest.mock import patch
 
+import psycopg2
 from freezegun import freeze_time
+from lxml import etree
 from psycopg2 import IntegrityError
 
-from odoo import SUPERUSER_ID, api
+from odoo import SUPERUSER_ID, Command, api
 from odoo.addons.base.models.ir_cron import CompletionStatus
 from odoo.addons.service_model.models import service_subscription as subscription_module
 from odoo.addons.service_model.models.service_subscription import (
     BILLING_CRONS,
     ServiceSubscription,
 )
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -50,8 +52,9 @@ def _invoices(env, subs):
     )
 
 
-@tagged("post_install", "-at_install")
-class TestBilling(TransactionCase):
+class BillingCase(TransactionCase):
+    """A company that bills automatically into its first sales journal."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -70,6 +73,10 @@ class TestBilling(TransactionCase):
             [("type", "=", "sale"), ("company_id", "=", cls.company.id)], limit=1
         )
         cls.company.service_billing_journal_id = cls.journal
+        # the company's date is UTC's unless a test moves it
+        cls.company.service_calendar_id = cls.env["resource.calendar"].create(
+            {"name": "Billing calendar (UTC)", "tz": "UTC", "company_id": cls.company.id}
+        )
 
     def _subs(self, count=1, date_start=date(2020, 3, 10), term_years=0, **kwargs):
         return _make_billing_data(self.env, count, date_start, term_years=term_years, **kwargs)[3]
@@ -86,6 +93,21 @@ class TestBilling(TransactionCase):
             )
             self.assertEqual(billed, list(expected_sequences), sub.name)
 
+    def _complete_job(self, account, completion_date):
+        """A job of ``account`` completed on ``completion_date``."""
+        job = self.env["service.job"].create(
+            {
+                "account_id": account.id,
+                "company_id": self.company.id,
+                "completion_date": completion_date,
+            }
+        )
+        job.action_done()
+        return job
+
+
+@tagged("post_install", "-at_install")
+class TestBilling(BillingCase):
     # -- activation and year 1 ----------------------------------------------------------
 
     @freeze_time("2025-06-15")
@@ -121,18 +143,6 @@ class TestBilling(TransactionCase):
         job2.completion_date = date(2025, 6, 14)
         job2.action_done()
         self.assertEqual(len(account.subscription_ids), 1)
-
-    def _complete_job(self, account, completion_date):
-        """A job of ``account`` completed on ``completion_date``."""
-        job = self.env["service.job"].create(
-            {
-                "account_id": account.id,
-                "company_id": self.company.id,
-                "completion_date": completion_date,
-            }
-        )
-        job.action_done()
-        return job
 
     @freeze_time("2025-06-15")
     def test_switches_off_become_finance_activities(self):
@@ -287,7 +297,10 @@ class TestBilling(TransactionCase):
         with freeze_time("2025-04-02"):
             self.assertEqual(poison._bill_due_queue(), 0)
         poison.product_id.property_account_income_id = income
-        poison.action_retry_billing()
+        finance = new_test_user(
+            self.env, login="sm_finance_retry", groups="service_model.group_finance"
+        )
+        poison.with_user(finance).action_retry_billing()
         self.assertFalse(poison.billing_error_date)
         with freeze_time("2025-04-02"):
             self.assertEqual(poison._bill_due_queue(), 1)
@@ -307,6 +320,120 @@ class TestBilling(TransactionCase):
         self.assertIn(
             "Invoice the due subscription periods", sub.account_id.activity_ids.mapped("summary")
         )
+
+    def test_transient_database_errors_postpone_and_never_mark_failed(self):
+        """A deadlock, a serialization failure or a lost connection is not the subscription's fault."""
+        original = ServiceSubscription._bill_due_periods
+        triggers = self.env["ir.cron.trigger"]
+        cron_domain = [("cron_id", "=", self.env.ref("service_model.service_billing_cron").id)]
+        failing = {}  # the error to raise while billing the unlucky subscription
+
+        def bill(self_subs, first_sequence=1):
+            if failing and failing["unlucky"] in self_subs:
+                raise failing["error"]
+            return original(self_subs, first_sequence)
+
+        for error in (
+            psycopg2.errors.SerializationFailure("could not serialize access"),
+            psycopg2.errors.DeadlockDetected("deadlock detected"),
+            psycopg2.OperationalError("server closed the connection unexpectedly"),
+        ):
+            with self.subTest(error=type(error).__name__):
+                with freeze_time("2024-04-01"):
+                    healthy = self._subs(date_start=date(2024, 4, 1))
+                    unlucky = self._subs(date_start=date(2024, 4, 1))
+                    (healthy | unlucky).action_activate()
+                failing.update(error=error, unlucky=unlucky)
+                triggers.search(cron_domain).unlink()
+                with (
+                    freeze_time("2025-04-01"),
+                    patch.object(ServiceSubscription, "_bill_due_periods", bill),
+                ):
+                    done, remaining = self.env["service.subscription"]._bill_due_batch()
+                    self.assertEqual((done, remaining), (1, 1))
+                    self.assertFalse(unlucky.billing_error_date)
+                    self.assertEqual(unlucky.next_billing_date, date(2025, 4, 1), "still due")
+                    self.assertTrue(triggers.search(cron_domain), "the cron comes back for it")
+                    self.assertOneInvoicePerPeriod(healthy, [1, 2])
+                    failing.clear()
+                    self.assertEqual(self.env["service.subscription"]._bill_due_batch(), (1, 0))
+                self.assertFalse(unlucky.billing_error_date)
+                self.assertOneInvoicePerPeriod(unlucky, [1, 2])
+
+    def test_cron_call_bills_one_batch_and_reports_progress(self):
+        with freeze_time("2024-04-01"):
+            subs = self._subs(count=3, date_start=date(2024, 4, 1))
+            subs.action_activate()
+        cron = self.env.ref("service_model.service_billing_cron")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        Subscription = self.env["service.subscription"].with_context(
+            ir_cron_progress_id=progress.id
+        )
+        with freeze_time("2025-04-01"), patch.object(subscription_module, "BILLING_BATCH_SIZE", 2):
+            Subscription._cron_bill_due_periods()
+            self.assertEqual((progress.done, progress.remaining), (2, 1))
+            Subscription._cron_bill_due_periods()
+            self.assertEqual((progress.done, progress.remaining), (1, 0))
+        self.assertOneInvoicePerPeriod(subs, [1, 2])
+
+    def test_journal_in_another_currency_is_refused(self):
+        company_currency = self.company.currency_id
+        other = self.env.ref("base.EUR" if company_currency.name != "EUR" else "base.USD")
+        other.active = True
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.action_activate()
+        self.assertEqual(_invoices(self.env, sub).currency_id, company_currency)
+        self.company.service_billing_journal_id = self.env["account.journal"].create(
+            {"name": "Sales in another currency", "code": "SMFX", "type": "sale",
+             "currency_id": other.id, "company_id": self.company.id}
+        )  # fmt: skip
+        with freeze_time("2025-04-01"):
+            self.env["service.subscription"]._bill_due_queue()
+        self.assertOneInvoicePerPeriod(sub, [1])
+        self.assertTrue(sub.billing_error_date)
+        self.assertIn(f"invoices in {other.name}", sub.billing_error)
+        self.assertIn(f"priced in {company_currency.name}", sub.billing_error)
+
+    def test_invoice_names_the_subscription_and_the_property(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.account_id.write({"street": "1 Quay Street", "zip": "BS1 4ST", "city": "Bristol"})
+            sub.action_activate()
+        invoice = _invoices(self.env, sub)
+        reference = sub.account_id.property_reference
+        property_label = f"{reference}, 1 Quay Street, BS1 4ST Bristol"
+        self.assertEqual(invoice.invoice_origin, sub.name)
+        self.assertIn(reference, sub.name)
+        self.assertEqual(invoice.ref, property_label)
+        self.assertEqual(
+            invoice.invoice_line_ids.name,
+            f"{sub.product_id.display_name} - year 1, 2024-04-01 to 2025-03-31\n"
+            f"Property: {property_label}",
+        )
+
+    def test_today_is_the_company_date(self):
+        """At 23:30 UTC on 9 March it is already 10 March in Auckland: the company's date counts."""
+        self.company.service_calendar_id.tz = "Pacific/Auckland"
+        with freeze_time("2025-03-10"):
+            sub = self._subs(date_start=date(2025, 3, 10))
+            sub.action_activate()
+        cron_env = self.env(user=self.env.ref("base.user_root"), context={})
+        with freeze_time("2026-03-09 23:30:00"):
+            self.assertEqual(cron_env["service.subscription"]._bill_due_queue(), 1)
+            starting = self._subs(date_start=date(2026, 3, 10))
+            starting.action_activate()  # its start is today in Auckland
+        self.assertOneInvoicePerPeriod(sub, [1, 2])
+        self.assertOneInvoicePerPeriod(starting, [1])
+        # and the other way round: at 02:00 UTC on 10 March it is still 9 March in New York
+        self.company.service_calendar_id.tz = "America/New_York"
+        with freeze_time("2026-03-10 02:00:00"):
+            later = self._subs(date_start=date(2025, 3, 10))
+            with freeze_time("2025-03-10 12:00:00"):
+                later.action_activate()
+            self.assertEqual(cron_env["service.subscription"]._bill_due_queue(), 0)
+            sub.action_cancel()
+        self.assertEqual(sub.date_cancel, date(2026, 3, 9))
 
     # -- cancellation and re-bill ----------------------------------------------------------
 
@@ -363,6 +490,137 @@ class TestBilling(TransactionCase):
         by_year = {(year.year, state): total for year, state, total in groups}
         self.assertEqual(
             by_year, {(2025, "posted"): 500.0, (2026, "planned"): 500.0, (2027, "planned"): 500.0}
+        )
+
+
+def _view_spec(node, model, models):
+    """The ``web_read`` specification the web client builds from the fields of a view's arch."""
+    spec = {}
+    for child in node:
+        if child.tag != "field":
+            spec.update(_view_spec(child, model, models))
+            continue
+        field = models[model]["fields"][child.get("name")]
+        if field["type"] == "many2one":
+            spec[field["name"]] = {"fields": {"display_name": {}}}
+        elif field["type"] in ("one2many", "many2many"):
+            spec[field["name"]] = {"fields": _view_spec(child, field["relation"], models)}
+        else:
+            spec[field["name"]] = {}
+    return spec
+
+
+def _open_form(records):
+    """Open the form of ``records`` as the web client does: ``get_views`` then ``web_read``."""
+    views = records.get_views([(False, "form")])
+    arch = etree.fromstring(views["views"]["form"]["arch"])
+    return views, records.web_read(_view_spec(arch, records._name, views["models"]))
+
+
+@tagged("post_install", "-at_install")
+class TestBillingRoles(BillingCase):
+    """Who bills, who reads: every action as the least-privileged role that does it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cs_user = new_test_user(
+            cls.env, login="sm_billing_cs", groups="service_model.group_cs_user"
+        )
+        cls.finance = new_test_user(
+            cls.env, login="sm_billing_finance", groups="service_model.group_finance"
+        )
+
+    def _billed_sub(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.with_user(self.finance).action_activate()
+        return sub
+
+    def test_cs_user_reads_subscription_schedule_and_invoice_status(self):
+        sub = self._billed_sub()
+        sub.account_id.write({"street": "1 Quay Street", "zip": "BS1 4ST", "city": "Bristol"})
+        invoice = sub.billing_period_ids[0].move_id
+        views, [values] = _open_form(sub.with_user(self.cs_user))
+        # no accounting field reaches a CS user's form
+        self.assertNotIn("move_id", values["billing_period_ids"][0])
+        self.assertNotIn("invoice_count", values)
+        self.assertNotIn("action_retry_billing", views["views"]["form"]["arch"])
+        self.assertNotIn("action_rebill", views["views"]["form"]["arch"])
+        year_one = values["billing_period_ids"][0]
+        self.assertEqual(year_one["invoice_name"], invoice.name)
+        self.assertEqual(year_one["invoice_date"], date(2024, 4, 1))
+        self.assertEqual(year_one["invoice_amount_total"], invoice.amount_total)
+        self.assertEqual(year_one["invoice_payment_state"], "not_paid")
+        self.assertFalse(values["billing_period_ids"][1]["invoice_name"], "year 2 is planned")
+        # the schedule on its own, and the account's form with its buttons
+        _open_form(sub.billing_period_ids[0].with_user(self.cs_user))
+        account_views, [account] = _open_form(sub.account_id.with_user(self.cs_user))
+        self.assertEqual(account["subscription_count"], 1)
+        self.assertNotIn("action_view_service_invoices", account_views["views"]["form"]["arch"])
+        # Finance sees the invoice itself and the Invoices buttons
+        views, [values] = _open_form(sub.with_user(self.finance))
+        self.assertEqual(values["billing_period_ids"][0]["move_id"]["id"], invoice.id)
+        self.assertEqual(values["invoice_count"], 1)
+        account_views, [account] = _open_form(sub.account_id.with_user(self.finance))
+        self.assertIn("action_view_service_invoices", account_views["views"]["form"]["arch"])
+        self.assertEqual(account["service_invoice_count"], 1)
+        action = sub.account_id.with_user(self.finance).action_view_service_invoices()
+        self.assertEqual(action["res_id"], invoice.id)
+
+    def test_cs_user_cannot_bill_rebill_retry_or_change(self):
+        sub = self._billed_sub()
+        as_cs = sub.with_user(self.cs_user)
+        with freeze_time("2025-04-01"):
+            for action in ("action_bill_due_periods", "action_retry_billing", "action_cancel"):
+                with self.subTest(action=action), self.assertRaises(AccessError):
+                    getattr(as_cs, action)()
+            with self.assertRaises(AccessError):
+                as_cs.write({"amount": 1.0})
+            draft = self._subs(date_start=date(2025, 4, 1))
+            with self.assertRaises(AccessError):
+                draft.with_user(self.cs_user).action_activate()
+        period = sub.billing_period_ids[0]
+        period.move_id.button_cancel()
+        with self.assertRaises(AccessError):
+            period.with_user(self.cs_user).action_rebill()
+        self.assertEqual(period.state, "cancel")
+        self.assertEqual(draft.state, "draft")
+
+    def test_finance_bills_due_periods_and_retries(self):
+        sub = self._billed_sub()
+        sub.write({"billing_error": "Missing tax id", "billing_error_date": "2025-03-01 10:00:00"})
+        with freeze_time("2025-04-01"):
+            self.assertEqual(self.env["service.subscription"]._bill_due_queue(), 0)
+            sub.with_user(self.finance).action_retry_billing()
+            self.assertFalse(sub.billing_error_date)
+            sub.with_user(self.finance).action_bill_due_periods()
+        self.assertOneInvoicePerPeriod(sub, [1, 2])
+
+    def test_companies_do_not_see_each_others_billing(self):
+        sub = self._billed_sub()
+        other = self.env["res.company"].create({"name": "Billing Company B"})
+        finance_b = new_test_user(
+            self.env,
+            login="sm_billing_finance_b",
+            groups="service_model.group_finance",
+            company_id=other.id,
+            company_ids=[Command.set(other.ids)],
+        )
+        Subscription = self.env["service.subscription"].with_user(finance_b)
+        Period = self.env["service.billing.period"].with_user(finance_b)
+        self.assertFalse(Subscription.search([("id", "=", sub.id)]))
+        self.assertFalse(Period.search([("subscription_id", "=", sub.id)]))
+        with self.assertRaises(AccessError):
+            sub.with_user(finance_b).read(["name"])
+        with self.assertRaises(AccessError):
+            sub.billing_period_ids[0].with_user(finance_b).read(["amount"])
+        with self.assertRaises(AccessError):
+            sub.with_user(finance_b).write({"amount": 1.0})
+        # company A's Finance still sees it
+        self.assertEqual(
+            self.env["service.subscription"].with_user(self.finance).search([("id", "=", sub.id)]),
+            sub,
         )
 
 
