@@ -372,14 +372,15 @@ class ServiceSubscription(models.Model):
         )
 
     @api.model
-    def _lock_due_batch(self, domain, batch_size):
+    def _lock_due_batch(self, domain, batch_size, tries=1):
         """Up to ``batch_size`` subscriptions of ``domain``, locked for this transaction.
 
         SKIP LOCKED lets several cron workers share the queue: each takes rows
         the others have not locked. Under REPEATABLE READ, a row another
         worker billed and committed since this transaction's snapshot raises a
-        serialization failure: the lock is then taken again on a fresh
-        snapshot (nothing of this call is pending yet).
+        serialization failure. With ``tries`` > 1 the caller states that its
+        transaction holds nothing yet: it is rolled back and the lock taken
+        again on a fresh snapshot.
         """
         # the system reads the whole queue, whoever runs the cron
         query = self.sudo()._search(domain, order="next_billing_date, id", limit=batch_size)
@@ -387,13 +388,13 @@ class ServiceSubscription(models.Model):
             "%s FOR UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table)
         )
         self.env.flush_all()
-        for attempt in range(1, LOCK_TRIES + 1):
+        for attempt in range(1, tries + 1):
             try:
                 # an expected race between workers, answered here: not an error to log
                 self.env.cr.execute(statement, log_exceptions=False)
                 return self.browse([row[0] for row in self.env.cr.fetchall()])
             except psycopg2.errors.SerializationFailure:
-                if attempt == LOCK_TRIES:
+                if attempt == tries:
                     raise
                 # only reads happened in this transaction: start a fresh snapshot
                 self.env.cr.rollback()
@@ -404,13 +405,14 @@ class ServiceSubscription(models.Model):
         """Bill one batch of the polling queue (years 2..N): ``(done, remaining)``.
 
         Locks up to ``batch_size`` due subscriptions (SKIP LOCKED), bills them
-        with failures isolated, and counts what is left. Never commits: the
-        caller (the cron framework) does, and calls again while work remains.
+        with failures isolated, and counts what is left. Starts its
+        transaction (the cron framework calls it right after a commit) and
+        never commits: the framework does, and calls again while work remains.
         Postponed subscriptions (transient errors) are not counted as done and
         the billing crons are woken to take them again.
         """
         domain = self._billing_queue_domain()
-        subs = self._lock_due_batch(domain, batch_size or BILLING_BATCH_SIZE)
+        subs = self._lock_due_batch(domain, batch_size or BILLING_BATCH_SIZE, tries=LOCK_TRIES)
         postponed = subs._bill_isolated()[1] if subs else subs
         if postponed:
             self._trigger_billing_crons()
