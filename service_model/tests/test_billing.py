@@ -553,7 +553,15 @@ class TestBillingRoles(BillingCase):
         self.assertEqual(year_one["invoice_amount_total"], invoice.amount_total)
         self.assertEqual(year_one["invoice_payment_state"], "not_paid")
         self.assertFalse(values["billing_period_ids"][1]["invoice_name"], "year 2 is planned")
-        # the schedule on its own, and the account's form with its buttons
+        # the list of the account's subscriptions, the schedule on its own, the account's form
+        Subscription = self.env["service.subscription"].with_user(self.cs_user)
+        list_views = Subscription.get_views([(False, "list")])
+        list_arch = etree.fromstring(list_views["views"]["list"]["arch"])
+        rows = Subscription.web_search_read(
+            [("account_id", "=", sub.account_id.id)],
+            _view_spec(list_arch, Subscription._name, list_views["models"]),
+        )
+        self.assertEqual([row["id"] for row in rows["records"]], sub.ids)
         _open_form(sub.billing_period_ids[0].with_user(self.cs_user))
         account_views, [account] = _open_form(sub.account_id.with_user(self.cs_user))
         self.assertEqual(account["subscription_count"], 1)
