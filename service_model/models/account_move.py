@@ -1,4 +1,6 @@
-from odoo import fields, models
+from collections import Counter
+
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 
@@ -30,6 +32,19 @@ class AccountMove(models.Model):
             )
         )
         return res
+
+    @api.model
+    def _service_invoice_counts(self, domain, key):
+        """``Counter({record: invoices})`` of the invoices in ``domain``, by ``key`` of their period.
+
+        Computed as superuser: CS users see how many invoices an account or a
+        subscription has without accounting rights.
+        """
+        counts = Counter()
+        groups = self.sudo()._read_group(domain, ["service_billing_period_id"], ["__count"])
+        for period, count in groups:
+            counts[period[key]] += count
+        return counts
 
     def _service_form_action(self):
         """Open these invoices: the form for one, the list for several."""

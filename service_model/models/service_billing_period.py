@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.addons.account.models.account_move import PAYMENT_STATE_SELECTION
 from odoo.exceptions import UserError
 
 PERIOD_STATES = [
@@ -50,6 +51,15 @@ class ServiceBillingPeriod(models.Model):
     state = fields.Selection(
         PERIOD_STATES, compute="_compute_move_id", store=True, default="planned", index=True
     )
+    # The invoice's status for everyone who sees the schedule, accounting rights or not
+    invoice_name = fields.Char(string="Invoice Number", compute="_compute_invoice_status")
+    invoice_date = fields.Date(compute="_compute_invoice_status")
+    invoice_amount_total = fields.Monetary(
+        string="Invoiced Amount", compute="_compute_invoice_status"
+    )
+    invoice_payment_state = fields.Selection(
+        PAYMENT_STATE_SELECTION, string="Payment", compute="_compute_invoice_status"
+    )
 
     _sql_constraints = [
         (
@@ -78,6 +88,22 @@ class ServiceBillingPeriod(models.Model):
             period.move_id = current
             period.state = current.state if current else "planned"
 
+    @api.depends(
+        "move_id.name", "move_id.invoice_date", "move_id.amount_total", "move_id.payment_state"
+    )
+    def _compute_invoice_status(self):
+        # read as superuser: CS users have no accounting rights
+        for period in self:
+            move = period.sudo().move_id
+            period.update(
+                {
+                    "invoice_name": move.name,
+                    "invoice_date": move.invoice_date,
+                    "invoice_amount_total": move.amount_total,
+                    "invoice_payment_state": move.payment_state,
+                }
+            )
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_invoiced(self):
         if any(period.move_ids for period in self):
@@ -88,19 +114,21 @@ class ServiceBillingPeriod(models.Model):
             )
 
     def _invoice_line_label(self):
-        """The invoice line of the period: "Plan - year n, start to end"."""
+        """The invoice line of the period: "Plan - year n, start to end" and the property."""
         self.ensure_one()
         return self.env._(
-            "%(plan)s - year %(year)s, %(start)s to %(end)s",
+            "%(plan)s - year %(year)s, %(start)s to %(end)s\nProperty: %(property)s",
             plan=self.subscription_id.product_id.display_name,
             year=self.sequence,
             start=fields.Date.to_string(self.date_start),
             end=fields.Date.to_string(self.date_end),
+            property=self.account_id._invoice_property_label(),
         )
 
     def action_rebill(self):
         """Invoice a period again after its invoice was cancelled: the explicit re-bill."""
         self.ensure_one()
+        self.check_access("write")
         if self.state != "cancel":
             raise UserError(
                 self.env._(

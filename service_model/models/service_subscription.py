@@ -1,11 +1,11 @@
 import logging
-import time
 
-import psycopg2.errors
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import RedirectWarning, UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..lib import billing_schedule as schedule
@@ -15,10 +15,17 @@ _logger = logging.getLogger(__name__)
 # Periods planned ahead of the last invoiced one when the term runs until
 # cancelled, so that the schedule and the forecast show the coming years.
 FORECAST_YEARS = 5
-# Subscriptions billed per transaction by the polling cron.
+# Subscriptions billed per cron call: one transaction, committed by the cron
+# framework, well within a cron worker's time limit (120 s by default).
 BILLING_BATCH_SIZE = 100
-# Seconds one cron call may bill before handing over to the next call.
-BILLING_TIME_BUDGET = 240
+# Errors that belong to a subscription (its data, its configuration): they
+# are recorded on it and take it out of the queue until Finance retries.
+SUBSCRIPTION_ERRORS = (UserError, RedirectWarning)
+# Deadlocks, serialization failures, lock timeouts, lost connections: the
+# subscription is healthy and is billed again by a later call.
+TRANSIENT_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# Tries of the queue lock on a fresh snapshot after a serialization failure.
+LOCK_TRIES = 5
 # The scheduled actions that run the polling queue (one per cron worker).
 BILLING_CRONS = (
     "service_model.service_billing_cron",
@@ -37,7 +44,9 @@ class ServiceSubscription(models.Model):
 
     - :meth:`_create_from_jobs`: the subscriptions of newly completed accounts.
     - :meth:`_invoice_periods`: invoice given ledger rows (year 1, re-bills).
-    - :meth:`_bill_due_queue`: the polling queue (the cron and its tests).
+    - :meth:`_bill_due_batch`: one batch of the polling queue (the cron's callback).
+
+    "Today" is always the subscription's company date (``company._service_today()``).
     """
 
     _name = "service.subscription"
@@ -118,33 +127,34 @@ class ServiceSubscription(models.Model):
             )
 
     def _compute_invoice_count(self):
-        counts = dict(
-            self.env["account.move"]._read_group(
-                [("service_billing_period_id.subscription_id", "in", self.ids)],
-                ["service_billing_period_id"],
-                ["__count"],
-            )
+        counts = self.env["account.move"]._service_invoice_counts(
+            [("service_billing_period_id.subscription_id", "in", self.ids)], "subscription_id"
         )
-        per_sub = dict.fromkeys(self.ids, 0)
-        for period, count in counts.items():
-            per_sub[period.subscription_id.id] += count
         for sub in self:
-            sub.invoice_count = per_sub.get(sub.id, 0)
+            sub.invoice_count = counts[sub]
+
+    # -- company dates -------------------------------------------------------------------
+
+    def _company_todays(self):
+        """``{company: its today}`` for the companies of these subscriptions."""
+        return {company: company._service_today() for company in self.company_id}
 
     # -- the ledger --------------------------------------------------------------------
 
-    def _plan_periods(self, today=None):
+    def _plan_periods(self):
         """Create the missing ledger rows of these subscriptions, in one batch.
 
         The whole term is planned; a term that runs until cancelled is planned
-        FORECAST_YEARS ahead of today (or of its start). Cancelled
-        subscriptions plan nothing past their cancellation date.
+        FORECAST_YEARS ahead of the company's today (or of its start).
+        Cancelled subscriptions plan nothing past their cancellation date.
         """
-        today = today or fields.Date.context_today(self)
+        todays = self._company_todays()
         last_planned = self._last_sequences()
         vals_list = []
         for sub in self:
-            horizon = max(today, sub.date_start) + relativedelta(years=FORECAST_YEARS)
+            horizon = max(todays[sub.company_id], sub.date_start) + relativedelta(
+                years=FORECAST_YEARS
+            )
             vals_list += [
                 {
                     "subscription_id": sub.id,
@@ -172,15 +182,28 @@ class ServiceSubscription(models.Model):
         )
         return {sub.id: last for sub, last in groups}
 
-    def _due_periods(self, today, first_sequence=1):
-        """Ledger rows of these subscriptions that are due on ``today`` and not invoiced."""
-        return self.env["service.billing.period"].search(
+    def _due_periods(self, first_sequence=1):
+        """Ledger rows of these subscriptions that have started on their company's today
+        and are not invoiced."""
+        if not self:
+            return self.env["service.billing.period"]
+        started = expression.OR(
             [
-                ("subscription_id", "in", self.ids),
-                ("state", "=", "planned"),
-                ("sequence", ">=", first_sequence),
-                ("date_start", "<=", today),
-            ],
+                [("company_id", "=", company.id), ("date_start", "<=", today)]
+                for company, today in self._company_todays().items()
+            ]
+        )
+        return self.env["service.billing.period"].search(
+            expression.AND(
+                [
+                    [
+                        ("subscription_id", "in", self.ids),
+                        ("state", "=", "planned"),
+                        ("sequence", ">=", first_sequence),
+                    ],
+                    started,
+                ]
+            ),
             order="subscription_id, sequence",
         )
 
@@ -205,12 +228,30 @@ class ServiceSubscription(models.Model):
             )
         return journal
 
+    def _check_journal_currency(self, journal):
+        """An invoice is in the subscription's currency: never relabel a price in another one."""
+        for sub in self:
+            if journal.currency_id and journal.currency_id != sub.currency_id:
+                raise UserError(
+                    self.env._(
+                        "The billing journal %(journal)s invoices in %(journal_currency)s, but "
+                        "%(subscription)s is priced in %(currency)s: set a billing journal in "
+                        "%(currency)s (Settings, Service Billing Journal), then retry billing.",
+                        journal=journal.display_name,
+                        journal_currency=journal.currency_id.name,
+                        subscription=sub.display_name,
+                        currency=sub.currency_id.name,
+                    )
+                )
+
     def _invoice_periods(self, periods):
         """Issue one customer invoice per ledger row in ``periods``, in one batch.
 
-        Each invoice has one line ("Plan - year n, start to end"), is dated at
-        the period start (or the first open day after the lock date) and is
-        posted when Settings say so. Returns the invoices.
+        Each invoice is in the subscription's currency, names the subscription
+        (origin) and the property (reference), has one line ("Plan - year n,
+        start to end" and the property), is dated at the period start (or the
+        first open day after the lock date) and is posted when Settings say
+        so. Returns the invoices.
         """
         if not periods:
             return self.env["account.move"]
@@ -224,16 +265,19 @@ class ServiceSubscription(models.Model):
                 lock_dates[company] = company._get_user_fiscal_lock_date(
                     journals[company], ignore_exceptions=True
                 )
+            sub._check_journal_currency(journals[company])
             vals_list.append(
                 {
                     "move_type": "out_invoice",
                     "company_id": company.id,
                     "journal_id": journals[company].id,
+                    "currency_id": sub.currency_id.id,
                     "partner_id": sub.partner_id.id,
                     "invoice_date": schedule.first_open_date(
                         period.date_start, lock_dates[company]
                     ),
                     "invoice_origin": sub.name,
+                    "ref": sub.account_id._invoice_property_label(),
                     "service_billing_period_id": period.id,
                     "invoice_line_ids": [
                         Command.create(
@@ -257,150 +301,165 @@ class ServiceSubscription(models.Model):
             to_post._post(soft=False)
         return moves
 
-    def _bill_due_periods(self, today, first_sequence=1):
+    def _bill_due_periods(self, first_sequence=1):
         """Plan and invoice every due period of these subscriptions (a catch-up bills several)."""
-        self._plan_periods(today)
-        return self._invoice_periods(self._due_periods(today, first_sequence))
+        self._plan_periods()
+        return self._invoice_periods(self._due_periods(first_sequence))
 
-    def _bill_isolated(self, today, first_sequence=2):
-        """Bill these subscriptions; one that fails is recorded and left out, the others bill.
+    def _bill_isolated(self, first_sequence=2):
+        """Bill these subscriptions; one that fails on its own data is recorded, the others bill.
 
         The batch is tried at once in a savepoint; on failure, each
-        subscription is tried in its own savepoint and the failing ones get
-        their error and its date, which takes them out of the queue.
+        subscription is tried in its own savepoint. Returns ``(invoices,
+        postponed)``:
+
+        - an error of the subscription (``SUBSCRIPTION_ERRORS``) is written on
+          it with its date, which takes it out of the queue until retried;
+        - a transient database error (deadlock, serialization failure, lost
+          connection) or an unexpected one leaves it untouched and due: it is
+          ``postponed`` to a later call, never marked as failed.
         """
         try:
             with self.env.cr.savepoint():
-                return self._bill_due_periods(today, first_sequence)
-        except Exception:  # isolated below, one subscription at a time
-            _logger.info("billing batch failed, retrying %s subscriptions one by one", len(self))
+                return self._bill_due_periods(first_sequence), self.browse()
+        except Exception as error:  # isolated below, one subscription at a time
+            _logger.info("billing batch failed (%s), billing %s one by one", error, len(self))
         moves = self.env["account.move"]
-        failed = {}
+        failed, postponed = {}, self.browse()
         for sub in self:
             try:
                 with self.env.cr.savepoint():
-                    moves |= sub._bill_due_periods(today, first_sequence)
-            except Exception as error:  # any failure is recorded on the subscription
-                _logger.warning("billing subscription %s failed: %s", sub.id, error)
+                    moves |= sub._bill_due_periods(first_sequence)
+            except SUBSCRIPTION_ERRORS as error:
+                _logger.info("billing subscription %s failed: %s", sub.id, error)
                 failed[sub] = str(error) or error.__class__.__name__
+            except TRANSIENT_ERRORS as error:
+                _logger.info("billing subscription %s postponed: %s", sub.id, error)
+                postponed |= sub
+            except Exception:  # a defect, not the subscription's data: logged, retried later
+                _logger.exception("billing subscription %s postponed", sub.id)
+                postponed |= sub
         for sub, message in failed.items():
             sub.write({"billing_error": message, "billing_error_date": fields.Datetime.now()})
-        return moves
+        return moves, postponed
 
     # -- the polling queue -----------------------------------------------------------------
 
-    def _billing_queue_domain(self, today):
-        return [
-            ("state", "=", "active"),
-            ("billing_error_date", "=", False),
-            ("next_billing_date", "<=", today),
-            ("company_id.service_billing_polling", "=", True),
-        ]
+    @api.model
+    def _billing_queue_domain(self, polling=True):
+        """Active, error-free subscriptions whose next period has started on their company's today.
 
-    def _lock_due_batch(self, today, batch_size):
-        """Ids of up to ``batch_size`` due subscriptions, locked for this transaction.
-
-        SKIP LOCKED lets several workers share the queue: each takes rows the
-        others have not locked. Must run first in its transaction: under
-        REPEATABLE READ a row another worker billed since the snapshot raises a
-        serialization failure, answered by a fresh transaction.
+        ``polling``: of the companies where the cron bills (True) or where
+        Finance bills by hand (False).
         """
-        self.env.flush_all()
-        # One statement, first in its transaction: its snapshot is as fresh as
-        # the lock, which keeps serialization failures rare.
-        query = SQL(
-            """SELECT s.id FROM service_subscription s
-                 JOIN res_company c ON c.id = s.company_id AND c.service_billing_polling
-                WHERE s.state = 'active' AND s.billing_error_date IS NULL
-                  AND s.next_billing_date <= %s
-             ORDER BY s.next_billing_date, s.id
-                LIMIT %s
-           FOR UPDATE OF s SKIP LOCKED""",
-            today,
-            batch_size,
+        companies = (
+            self.env["res.company"].sudo().search([("service_billing_polling", "=", polling)])
         )
-        # an expected race between workers, answered by the caller: not an error to log
-        self.env.cr.execute(query, log_exceptions=False)
-        return [row[0] for row in self.env.cr.fetchall()]
+        return expression.AND(
+            [
+                [("state", "=", "active"), ("billing_error_date", "=", False)],
+                expression.OR(
+                    [
+                        [
+                            ("company_id", "=", company.id),
+                            ("next_billing_date", "<=", company._service_today()),
+                        ]
+                        for company in companies
+                    ]
+                    or [expression.FALSE_DOMAIN]
+                ),
+            ]
+        )
 
-    def _bill_due_queue(
-        self,
-        today=None,
-        batch_size=BILLING_BATCH_SIZE,
-        commit=True,
-        max_batches=None,
-        time_budget=None,
-    ):
-        """Invoice every period that has come due for years 2..N, batch by batch.
+    @api.model
+    def _lock_due_batch(self, domain, batch_size, tries=1):
+        """Up to ``batch_size`` subscriptions of ``domain``, locked for this transaction.
 
-        Each batch locks its subscriptions (SKIP LOCKED), bills them with
-        failures isolated, reports progress to the cron and, with ``commit``,
-        commits. Stops when the queue is empty, after ``max_batches`` or
-        ``time_budget`` seconds, and then re-triggers the cron if work remains.
-        Returns the number of subscriptions processed.
+        SKIP LOCKED lets several cron workers share the queue: each takes rows
+        the others have not locked. Under REPEATABLE READ, a row another
+        worker billed and committed since this transaction's snapshot raises a
+        serialization failure. With ``tries`` > 1 the caller states that its
+        transaction holds nothing yet: it is rolled back and the lock taken
+        again on a fresh snapshot.
         """
-        today = today or fields.Date.context_today(self)
-        started = time.monotonic()
-        done = batches = 0
-        processed = set()
-        while max_batches is None or batches < max_batches:
+        # the system reads the whole queue, whoever runs the cron
+        query = self.sudo()._search(domain, order="next_billing_date, id", limit=batch_size)
+        statement = SQL(
+            "%s FOR UPDATE OF %s SKIP LOCKED", query.select(), SQL.identifier(self._table)
+        )
+        self.env.flush_all()
+        for attempt in range(1, tries + 1):
             try:
-                ids = self._lock_due_batch(today, batch_size)
+                # an expected race between workers, answered here: not an error to log
+                self.env.cr.execute(statement, log_exceptions=False)
+                return self.browse([row[0] for row in self.env.cr.fetchall()])
             except psycopg2.errors.SerializationFailure:
-                if not commit:
+                if attempt == tries:
                     raise
-                self.env.cr.rollback()  # nothing of ours is pending: retry on a fresh snapshot
-                continue
-            if not ids:
-                break
-            if processed.intersection(ids):
-                # billing left them due: never loop on the same rows
-                _logger.error(
-                    "billing made no progress on subscriptions %s", sorted(processed & set(ids))
-                )
-                break
-            processed.update(ids)
-            self.browse(ids)._bill_isolated(today)
-            done += len(ids)
-            batches += 1
-            remaining = self.search_count(self._billing_queue_domain(today))
-            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-            if commit:
-                # one transaction per batch: billed periods survive a later failure
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-                self.env.invalidate_all()  # keeps memory flat whatever the queue length
-            if time_budget and time.monotonic() - started > time_budget:
-                break
-        if self.search_count(self._billing_queue_domain(today), limit=1):
+                # only reads happened in this transaction: start a fresh snapshot
+                self.env.cr.rollback()
+        return self.browse()
+
+    @api.model
+    def _bill_due_batch(self, batch_size=None):
+        """Bill one batch of the polling queue (years 2..N): ``(done, remaining)``.
+
+        Locks up to ``batch_size`` due subscriptions (SKIP LOCKED), bills them
+        with failures isolated, and counts what is left. Starts its
+        transaction (the cron framework calls it right after a commit) and
+        never commits: the framework does, and calls again while work remains.
+        Postponed subscriptions (transient errors) are not counted as done and
+        the billing crons are woken to take them again.
+        """
+        domain = self._billing_queue_domain()
+        subs = self._lock_due_batch(domain, batch_size or BILLING_BATCH_SIZE, tries=LOCK_TRIES)
+        postponed = subs._bill_isolated()[1] if subs else subs
+        if postponed:
             self._trigger_billing_crons()
-        return done
+        remaining = self.sudo().search_count(domain)
+        return len(subs - postponed), remaining
+
+    @api.model
+    def _bill_due_queue(self, batch_size=None):
+        """Bill the whole polling queue in this transaction, batch by batch: the subscriptions done.
+
+        What successive cron calls do, without their commits (tests, scripts).
+        """
+        done = 0
+        seen = self.browse()
+        while True:
+            subs = self._lock_due_batch(
+                self._billing_queue_domain(), batch_size or BILLING_BATCH_SIZE
+            )
+            if not subs or subs <= seen:
+                return done
+            seen |= subs
+            done += len(subs - subs._bill_isolated()[1])
 
     @api.model
     def _trigger_billing_crons(self):
         """Wake every billing worker: they share the queue."""
+        # whoever asks (Finance retrying), waking the scheduled actions is the system's step
         for xmlid in BILLING_CRONS:
-            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            cron = self.sudo().env.ref(xmlid, raise_if_not_found=False)
             if cron and cron.active:
-                cron.sudo()._trigger()
+                cron._trigger()
 
     @api.model
     def _cron_bill_due_periods(self):
-        """The polling cron: bill what has come due, then hand over to the next call."""
-        self._bill_due_queue(time_budget=BILLING_TIME_BUDGET)
+        """The polling cron: one batch per call, progress reported to the cron framework.
+
+        The framework commits after each call and calls again while the
+        progress says work remains (then reschedules the cron at once).
+        """
+        done, remaining = self._bill_due_batch()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         self._schedule_manual_billing()
 
     @api.model
-    def _schedule_manual_billing(self, today=None):
+    def _schedule_manual_billing(self):
         """Where automatic polling is off, Finance gets one activity per account with periods due."""
-        today = today or fields.Date.context_today(self)
-        due = self.search(
-            [
-                ("state", "=", "active"),
-                ("billing_error_date", "=", False),
-                ("next_billing_date", "<=", today),
-                ("company_id.service_billing_polling", "=", False),
-            ]
-        )
+        due = self.search(self._billing_queue_domain(polling=False))
         if not due:
             return self.env["mail.activity"]
         return due.account_id._schedule_manual_step(
@@ -427,10 +486,11 @@ class ServiceSubscription(models.Model):
 
     def action_activate(self):
         """Activate: plan the schedule and, with the billing trigger on, invoice year 1 now."""
+        self.check_access("write")
         drafts = self.filtered(lambda s: s.state == "draft")
-        today = fields.Date.context_today(self)
+        todays = drafts._company_todays()
         for sub in drafts:
-            if sub.date_start > today:
+            if sub.date_start > todays[sub.company_id]:
                 raise UserError(
                     self.env._(
                         "%(subscription)s starts on %(date)s: activate it on or after that day, "
@@ -448,10 +508,10 @@ class ServiceSubscription(models.Model):
                     )
                 )
         drafts.write({"state": "active"})
-        drafts._plan_periods(today)
+        drafts._plan_periods()
         automatic = drafts.filtered(lambda s: s.company_id.service_billing_trigger)
         if automatic:
-            automatic._invoice_periods(automatic._due_periods(today))
+            automatic._invoice_periods(automatic._due_periods())
         drafts.account_id._close_manual_step("subscription_creation")
         (drafts - automatic).account_id._schedule_manual_step(
             "first_invoice",
@@ -465,10 +525,11 @@ class ServiceSubscription(models.Model):
 
     def action_bill_due_periods(self):
         """Finance's manual step: invoice every due period now, year 1 included."""
+        self.check_access("write")
         active = self.filtered(lambda s: s.state == "active")
         if not active:
             raise UserError(self.env._("Only active subscriptions are billed."))
-        moves = active._bill_due_periods(fields.Date.context_today(self))
+        moves = active._bill_due_periods()
         if not moves:
             raise UserError(
                 self.env._("Nothing is due: every period that has started is invoiced.")
@@ -478,19 +539,27 @@ class ServiceSubscription(models.Model):
         return moves._service_form_action()
 
     def action_cancel(self):
-        """Cancel: periods starting after today are never billed; issued invoices stay."""
-        today = fields.Date.context_today(self)
+        """Cancel: periods starting after the company's today are never billed; issued invoices stay."""
+        self.check_access("write")
         subs = self.filtered(lambda s: s.state != "cancelled")
-        subs.write({"state": "cancelled", "date_cancel": today})
+        todays = subs._company_todays()
+        for company, company_subs in subs.grouped("company_id").items():
+            company_subs.write({"state": "cancelled", "date_cancel": todays[company]})
         # the ledger forgets the periods that will never be billed
         subs.sudo().billing_period_ids.filtered(
-            lambda p: p.state == "planned" and p.date_start > today
+            lambda p: p.state == "planned" and p.date_start > p.subscription_id.date_cancel
         ).unlink()
         return True
 
     def action_retry_billing(self):
-        """Clear a billing error: the subscription is back in the queue."""
-        self.write({"billing_error": False, "billing_error_date": False})
+        """Finance: clear a billing error once its cause is fixed; the subscription is due again."""
+        self.check_access("write")
+        failed = self.filtered("billing_error_date")
+        failed.write({"billing_error": False, "billing_error_date": False})
+        for sub in failed:
+            sub.message_post(
+                body=self.env._("Billing retried by %(user)s.", user=self.env.user.name)
+            )
         self._trigger_billing_crons()
         return True
 
@@ -513,6 +582,9 @@ class ServiceAccount(models.Model):
 
     subscription_ids = fields.One2many("service.subscription", "account_id", string="Subscriptions")
     subscription_count = fields.Integer(compute="_compute_subscription_count")
+    service_invoice_count = fields.Integer(
+        string="Invoices", compute="_compute_service_invoice_count"
+    )
 
     def _compute_subscription_count(self):
         counts = dict(
@@ -522,6 +594,27 @@ class ServiceAccount(models.Model):
         )
         for account in self:
             account.subscription_count = counts.get(account, 0)
+
+    def _compute_service_invoice_count(self):
+        counts = self.env["account.move"]._service_invoice_counts(
+            [("service_billing_period_id.account_id", "in", self.ids)], "account_id"
+        )
+        for account in self:
+            account.service_invoice_count = counts[account]
+
+    def _invoice_property_label(self):
+        """The property as invoices name it: "REF, street, zip city"."""
+        self.ensure_one()
+        town = " ".join(filter(None, [self.zip, self.city]))
+        return ", ".join(filter(None, [self.property_reference, self.street, self.street2, town]))
+
+    def action_view_service_invoices(self):
+        self.ensure_one()
+        return (
+            self.env["account.move"]
+            .search([("service_billing_period_id.account_id", "=", self.id)])
+            ._service_form_action()
+        )
 
     def _on_job_completed(self, job):
         """The first completed job starts the subscription (step 5 of the workflow)."""
@@ -557,7 +650,7 @@ class ServiceAccount(models.Model):
         Subscription = self.env["service.subscription"].sudo()
         subscription = Subscription.create(
             Subscription._prepare_from_account(
-                self, job.completion_date or fields.Date.context_today(self)
+                self, job.completion_date or self.company_id._service_today()
             )
         )
         try:

@@ -4,12 +4,19 @@ from contextlib import ExitStack, closing
 from datetime import date
 from unittest.mock import patch
 
+import psycopg2
 from freezegun import freeze_time
+from lxml import etree
 from psycopg2 import IntegrityError
 
-from odoo import SUPERUSER_ID, api
-from odoo.addons.service_model.models.service_subscription import ServiceSubscription
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, Command, api
+from odoo.addons.base.models.ir_cron import CompletionStatus
+from odoo.addons.service_model.models import service_subscription as subscription_module
+from odoo.addons.service_model.models.service_subscription import (
+    BILLING_CRONS,
+    ServiceSubscription,
+)
+from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -45,8 +52,9 @@ def _invoices(env, subs):
     )
 
 
-@tagged("post_install", "-at_install")
-class TestBilling(TransactionCase):
+class BillingCase(TransactionCase):
+    """A company that bills automatically into its first sales journal."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -65,6 +73,10 @@ class TestBilling(TransactionCase):
             [("type", "=", "sale"), ("company_id", "=", cls.company.id)], limit=1
         )
         cls.company.service_billing_journal_id = cls.journal
+        # the company's date is UTC's unless a test moves it
+        cls.company.service_calendar_id = cls.env["resource.calendar"].create(
+            {"name": "Billing calendar (UTC)", "tz": "UTC", "company_id": cls.company.id}
+        )
 
     def _subs(self, count=1, date_start=date(2020, 3, 10), term_years=0, **kwargs):
         return _make_billing_data(self.env, count, date_start, term_years=term_years, **kwargs)[3]
@@ -81,6 +93,21 @@ class TestBilling(TransactionCase):
             )
             self.assertEqual(billed, list(expected_sequences), sub.name)
 
+    def _complete_job(self, account, completion_date):
+        """A job of ``account`` completed on ``completion_date``."""
+        job = self.env["service.job"].create(
+            {
+                "account_id": account.id,
+                "company_id": self.company.id,
+                "completion_date": completion_date,
+            }
+        )
+        job.action_done()
+        return job
+
+
+@tagged("post_install", "-at_install")
+class TestBilling(BillingCase):
     # -- activation and year 1 ----------------------------------------------------------
 
     @freeze_time("2025-06-15")
@@ -117,18 +144,6 @@ class TestBilling(TransactionCase):
         job2.action_done()
         self.assertEqual(len(account.subscription_ids), 1)
 
-    def _complete_job(self, account, completion_date):
-        """A job of ``account`` completed on ``completion_date``."""
-        job = self.env["service.job"].create(
-            {
-                "account_id": account.id,
-                "company_id": self.company.id,
-                "completion_date": completion_date,
-            }
-        )
-        job.action_done()
-        return job
-
     @freeze_time("2025-06-15")
     def test_switches_off_become_finance_activities(self):
         self.company.service_subscription_on_completion = False
@@ -147,7 +162,7 @@ class TestBilling(TransactionCase):
         self.assertIn("Issue the year-1 invoice", sub.account_id.activity_ids.mapped("summary"))
         # the cron bills years 2..N only: year 1 stays Finance's manual step
         with freeze_time("2026-06-12"):
-            sub._bill_due_queue(commit=False)
+            sub._bill_due_queue()
         self.assertEqual(
             sorted(_invoices(self.env, sub).service_billing_period_id.mapped("sequence")), [2]
         )
@@ -198,7 +213,7 @@ class TestBilling(TransactionCase):
             subs = self._subs(count=3, date_start=date(2020, 3, 10))
             subs.action_activate()
         with freeze_time("2025-03-10"):
-            done = subs._bill_due_queue(commit=False, batch_size=2)
+            done = subs._bill_due_queue(batch_size=2)
         self.assertEqual(done, 3)
         self.assertOneInvoicePerPeriod(subs, range(1, 7))
         invoice = _invoices(self.env, subs[0]).filtered(
@@ -212,8 +227,8 @@ class TestBilling(TransactionCase):
             subs = self._subs(count=2, date_start=date(2023, 1, 31))
             subs.action_activate()
         with freeze_time("2025-02-01"):
-            self.assertEqual(subs._bill_due_queue(commit=False), 2)
-            self.assertEqual(subs._bill_due_queue(commit=False), 0)
+            self.assertEqual(subs._bill_due_queue(), 2)
+            self.assertEqual(subs._bill_due_queue(), 0)
             with self.assertRaises(UserError):  # the manual path finds nothing either
                 subs[0].action_bill_due_periods()
         self.assertOneInvoicePerPeriod(subs, [1, 2, 3])
@@ -238,7 +253,7 @@ class TestBilling(TransactionCase):
                     sub = self._subs(date_start=start, term_years=6)
                     sub.action_activate()
                 with freeze_time(expected[-1]):
-                    sub._bill_due_queue(commit=False)
+                    sub._bill_due_queue()
                 invoices = _invoices(self.env, sub).sorted(
                     lambda m: m.service_billing_period_id.sequence
                 )
@@ -253,7 +268,7 @@ class TestBilling(TransactionCase):
             open_ended = self._subs(date_start=date(2015, 7, 1), term_years=0)
             (bounded | open_ended).action_activate()
         with freeze_time("2025-07-01"):
-            (bounded | open_ended)._bill_due_queue(commit=False)
+            (bounded | open_ended)._bill_due_queue()
         self.assertOneInvoicePerPeriod(bounded, [1, 2, 3])
         self.assertOneInvoicePerPeriod(open_ended, range(1, 12))
         # the open-ended schedule keeps a forecast horizon ahead
@@ -268,7 +283,7 @@ class TestBilling(TransactionCase):
         deprecated = income.copy({"code": f"{income.code}9", "deprecated": True})
         poison.product_id.property_account_income_id = deprecated
         with freeze_time("2025-04-01"):
-            done = (good | poison)._bill_due_queue(commit=False)
+            done = (good | poison)._bill_due_queue()
         self.assertEqual(done, 4)
         self.assertOneInvoicePerPeriod(good, [1, 2])
         self.assertOneInvoicePerPeriod(poison, [1])
@@ -280,12 +295,15 @@ class TestBilling(TransactionCase):
         )
         # out of the queue until someone fixes it
         with freeze_time("2025-04-02"):
-            self.assertEqual(poison._bill_due_queue(commit=False), 0)
+            self.assertEqual(poison._bill_due_queue(), 0)
         poison.product_id.property_account_income_id = income
-        poison.action_retry_billing()
+        finance = new_test_user(
+            self.env, login="sm_finance_retry", groups="service_model.group_finance"
+        )
+        poison.with_user(finance).action_retry_billing()
         self.assertFalse(poison.billing_error_date)
         with freeze_time("2025-04-02"):
-            self.assertEqual(poison._bill_due_queue(commit=False), 1)
+            self.assertEqual(poison._bill_due_queue(), 1)
         self.assertOneInvoicePerPeriod(poison, [1, 2])
 
     def test_polling_switch_off_bills_nothing(self):
@@ -294,7 +312,7 @@ class TestBilling(TransactionCase):
             sub.action_activate()
         self.company.service_billing_polling = False
         with freeze_time("2026-04-01"):
-            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            self.assertEqual(sub._bill_due_queue(), 0)
             # the step becomes Finance's, once
             self.assertEqual(len(sub._schedule_manual_billing()), 1)
             self.assertFalse(sub._schedule_manual_billing())
@@ -303,6 +321,120 @@ class TestBilling(TransactionCase):
             "Invoice the due subscription periods", sub.account_id.activity_ids.mapped("summary")
         )
 
+    def test_transient_database_errors_postpone_and_never_mark_failed(self):
+        """A deadlock, a serialization failure or a lost connection is not the subscription's fault."""
+        original = ServiceSubscription._bill_due_periods
+        triggers = self.env["ir.cron.trigger"]
+        cron_domain = [("cron_id", "=", self.env.ref("service_model.service_billing_cron").id)]
+        failing = {}  # the error to raise while billing the unlucky subscription
+
+        def bill(self_subs, first_sequence=1):
+            if failing and failing["unlucky"] in self_subs:
+                raise failing["error"]
+            return original(self_subs, first_sequence)
+
+        for error in (
+            psycopg2.errors.SerializationFailure("could not serialize access"),
+            psycopg2.errors.DeadlockDetected("deadlock detected"),
+            psycopg2.OperationalError("server closed the connection unexpectedly"),
+        ):
+            with self.subTest(error=type(error).__name__):
+                with freeze_time("2024-04-01"):
+                    healthy = self._subs(date_start=date(2024, 4, 1))
+                    unlucky = self._subs(date_start=date(2024, 4, 1))
+                    (healthy | unlucky).action_activate()
+                failing.update(error=error, unlucky=unlucky)
+                triggers.search(cron_domain).unlink()
+                with (
+                    freeze_time("2025-04-01"),
+                    patch.object(ServiceSubscription, "_bill_due_periods", bill),
+                ):
+                    done, remaining = self.env["service.subscription"]._bill_due_batch()
+                    self.assertEqual((done, remaining), (1, 1))
+                    self.assertFalse(unlucky.billing_error_date)
+                    self.assertEqual(unlucky.next_billing_date, date(2025, 4, 1), "still due")
+                    self.assertTrue(triggers.search(cron_domain), "the cron comes back for it")
+                    self.assertOneInvoicePerPeriod(healthy, [1, 2])
+                    failing.clear()
+                    self.assertEqual(self.env["service.subscription"]._bill_due_batch(), (1, 0))
+                self.assertFalse(unlucky.billing_error_date)
+                self.assertOneInvoicePerPeriod(unlucky, [1, 2])
+
+    def test_cron_call_bills_one_batch_and_reports_progress(self):
+        with freeze_time("2024-04-01"):
+            subs = self._subs(count=3, date_start=date(2024, 4, 1))
+            subs.action_activate()
+        cron = self.env.ref("service_model.service_billing_cron")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        Subscription = self.env["service.subscription"].with_context(
+            ir_cron_progress_id=progress.id
+        )
+        with freeze_time("2025-04-01"), patch.object(subscription_module, "BILLING_BATCH_SIZE", 2):
+            Subscription._cron_bill_due_periods()
+            self.assertEqual((progress.done, progress.remaining), (2, 1))
+            Subscription._cron_bill_due_periods()
+            self.assertEqual((progress.done, progress.remaining), (1, 0))
+        self.assertOneInvoicePerPeriod(subs, [1, 2])
+
+    def test_journal_in_another_currency_is_refused(self):
+        company_currency = self.company.currency_id
+        other = self.env.ref("base.EUR" if company_currency.name != "EUR" else "base.USD")
+        other.active = True
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.action_activate()
+        self.assertEqual(_invoices(self.env, sub).currency_id, company_currency)
+        self.company.service_billing_journal_id = self.env["account.journal"].create(
+            {"name": "Sales in another currency", "code": "SMFX", "type": "sale",
+             "currency_id": other.id, "company_id": self.company.id}
+        )  # fmt: skip
+        with freeze_time("2025-04-01"):
+            self.env["service.subscription"]._bill_due_queue()
+        self.assertOneInvoicePerPeriod(sub, [1])
+        self.assertTrue(sub.billing_error_date)
+        self.assertIn(f"invoices in {other.name}", sub.billing_error)
+        self.assertIn(f"priced in {company_currency.name}", sub.billing_error)
+
+    def test_invoice_names_the_subscription_and_the_property(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.account_id.write({"street": "1 Quay Street", "zip": "BS1 4ST", "city": "Bristol"})
+            sub.action_activate()
+        invoice = _invoices(self.env, sub)
+        reference = sub.account_id.property_reference
+        property_label = f"{reference}, 1 Quay Street, BS1 4ST Bristol"
+        self.assertEqual(invoice.invoice_origin, sub.name)
+        self.assertIn(reference, sub.name)
+        self.assertEqual(invoice.ref, property_label)
+        self.assertEqual(
+            invoice.invoice_line_ids.name,
+            f"{sub.product_id.display_name} - year 1, 2024-04-01 to 2025-03-31\n"
+            f"Property: {property_label}",
+        )
+
+    def test_today_is_the_company_date(self):
+        """At 23:30 UTC on 9 March it is already 10 March in Auckland: the company's date counts."""
+        self.company.service_calendar_id.tz = "Pacific/Auckland"
+        with freeze_time("2025-03-10"):
+            sub = self._subs(date_start=date(2025, 3, 10))
+            sub.action_activate()
+        cron_env = self.env(user=self.env.ref("base.user_root"), context={})
+        with freeze_time("2026-03-09 23:30:00"):
+            self.assertEqual(cron_env["service.subscription"]._bill_due_queue(), 1)
+            starting = self._subs(date_start=date(2026, 3, 10))
+            starting.action_activate()  # its start is today in Auckland
+        self.assertOneInvoicePerPeriod(sub, [1, 2])
+        self.assertOneInvoicePerPeriod(starting, [1])
+        # and the other way round: at 02:00 UTC on 10 March it is still 9 March in New York
+        self.company.service_calendar_id.tz = "America/New_York"
+        with freeze_time("2026-03-10 02:00:00"):
+            later = self._subs(date_start=date(2025, 3, 10))
+            with freeze_time("2025-03-10 12:00:00"):
+                later.action_activate()
+            self.assertEqual(cron_env["service.subscription"]._bill_due_queue(), 0)
+            sub.action_cancel()
+        self.assertEqual(sub.date_cancel, date(2026, 3, 9))
+
     # -- cancellation and re-bill ----------------------------------------------------------
 
     def test_cancellation_stops_future_periods(self):
@@ -310,14 +442,14 @@ class TestBilling(TransactionCase):
             sub = self._subs(date_start=date(2022, 9, 1), term_years=5)
             sub.action_activate()
         with freeze_time("2023-09-01"):
-            sub._bill_due_queue(commit=False)
+            sub._bill_due_queue()
         with freeze_time("2024-03-15"):
             sub.action_cancel()
         self.assertEqual(sub.state, "cancelled")
         self.assertEqual(sub.billing_period_ids.mapped("sequence"), [1, 2])
         self.assertFalse(sub.next_billing_date)
         with freeze_time("2027-09-01"):
-            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            self.assertEqual(sub._bill_due_queue(), 0)
         self.assertOneInvoicePerPeriod(sub, [1, 2])
 
     def test_cancelled_invoice_is_rebilled_only_explicitly(self):
@@ -325,13 +457,13 @@ class TestBilling(TransactionCase):
             sub = self._subs(date_start=date(2023, 5, 5))
             sub.action_activate()
         with freeze_time("2024-05-05"):
-            sub._bill_due_queue(commit=False)
+            sub._bill_due_queue()
         period = sub.billing_period_ids.filtered(lambda p: p.sequence == 2)
         first = period.move_id
         first.button_cancel()
         self.assertEqual(period.state, "cancel")
         with freeze_time("2024-05-06"):
-            self.assertEqual(sub._bill_due_queue(commit=False), 0)
+            self.assertEqual(sub._bill_due_queue(), 0)
         self.assertEqual(period.move_ids, first)
         with self.assertRaises(UserError):
             sub.billing_period_ids.filtered(lambda p: p.sequence == 1).action_rebill()
@@ -358,6 +490,145 @@ class TestBilling(TransactionCase):
         by_year = {(year.year, state): total for year, state, total in groups}
         self.assertEqual(
             by_year, {(2025, "posted"): 500.0, (2026, "planned"): 500.0, (2027, "planned"): 500.0}
+        )
+
+
+def _view_spec(node, model, models):
+    """The ``web_read`` specification the web client builds from the fields of a view's arch."""
+    spec = {}
+    for child in node:
+        if child.tag != "field":
+            spec.update(_view_spec(child, model, models))
+            continue
+        field = models[model]["fields"][child.get("name")]
+        if field["type"] == "many2one":
+            spec[field["name"]] = {"fields": {"display_name": {}}}
+        elif field["type"] in ("one2many", "many2many"):
+            spec[field["name"]] = {"fields": _view_spec(child, field["relation"], models)}
+        else:
+            spec[field["name"]] = {}
+    return spec
+
+
+def _open_form(records):
+    """Open the form of ``records`` as the web client does: ``get_views`` then ``web_read``."""
+    views = records.get_views([(False, "form")])
+    arch = etree.fromstring(views["views"]["form"]["arch"])
+    return views, records.web_read(_view_spec(arch, records._name, views["models"]))
+
+
+@tagged("post_install", "-at_install")
+class TestBillingRoles(BillingCase):
+    """Who bills, who reads: every action as the least-privileged role that does it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cs_user = new_test_user(
+            cls.env, login="sm_billing_cs", groups="service_model.group_cs_user"
+        )
+        cls.finance = new_test_user(
+            cls.env, login="sm_billing_finance", groups="service_model.group_finance"
+        )
+
+    def _billed_sub(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.with_user(self.finance).action_activate()
+        return sub
+
+    def test_cs_user_reads_subscription_schedule_and_invoice_status(self):
+        sub = self._billed_sub()
+        sub.account_id.write({"street": "1 Quay Street", "zip": "BS1 4ST", "city": "Bristol"})
+        invoice = sub.billing_period_ids[0].move_id
+        views, [values] = _open_form(sub.with_user(self.cs_user))
+        # no accounting field reaches a CS user's form
+        self.assertNotIn("move_id", values["billing_period_ids"][0])
+        self.assertNotIn("invoice_count", values)
+        self.assertNotIn("action_retry_billing", views["views"]["form"]["arch"])
+        self.assertNotIn("action_rebill", views["views"]["form"]["arch"])
+        year_one = values["billing_period_ids"][0]
+        self.assertEqual(year_one["invoice_name"], invoice.name)
+        self.assertEqual(year_one["invoice_date"], date(2024, 4, 1))
+        self.assertEqual(year_one["invoice_amount_total"], invoice.amount_total)
+        self.assertEqual(year_one["invoice_payment_state"], "not_paid")
+        self.assertFalse(values["billing_period_ids"][1]["invoice_name"], "year 2 is planned")
+        # the list of the account's subscriptions, the schedule on its own, the account's form
+        Subscription = self.env["service.subscription"].with_user(self.cs_user)
+        list_views = Subscription.get_views([(False, "list")])
+        list_arch = etree.fromstring(list_views["views"]["list"]["arch"])
+        rows = Subscription.web_search_read(
+            [("account_id", "=", sub.account_id.id)],
+            _view_spec(list_arch, Subscription._name, list_views["models"]),
+        )
+        self.assertEqual([row["id"] for row in rows["records"]], sub.ids)
+        _open_form(sub.billing_period_ids[0].with_user(self.cs_user))
+        account_views, [account] = _open_form(sub.account_id.with_user(self.cs_user))
+        self.assertEqual(account["subscription_count"], 1)
+        self.assertNotIn("action_view_service_invoices", account_views["views"]["form"]["arch"])
+        # Finance sees the invoice itself and the Invoices buttons
+        views, [values] = _open_form(sub.with_user(self.finance))
+        self.assertEqual(values["billing_period_ids"][0]["move_id"]["id"], invoice.id)
+        self.assertEqual(values["invoice_count"], 1)
+        account_views, [account] = _open_form(sub.account_id.with_user(self.finance))
+        self.assertIn("action_view_service_invoices", account_views["views"]["form"]["arch"])
+        self.assertEqual(account["service_invoice_count"], 1)
+        action = sub.account_id.with_user(self.finance).action_view_service_invoices()
+        self.assertEqual(action["res_id"], invoice.id)
+
+    def test_cs_user_cannot_bill_rebill_retry_or_change(self):
+        sub = self._billed_sub()
+        as_cs = sub.with_user(self.cs_user)
+        with freeze_time("2025-04-01"):
+            for action in ("action_bill_due_periods", "action_retry_billing", "action_cancel"):
+                with self.subTest(action=action), self.assertRaises(AccessError):
+                    getattr(as_cs, action)()
+            with self.assertRaises(AccessError):
+                as_cs.write({"amount": 1.0})
+            draft = self._subs(date_start=date(2025, 4, 1))
+            with self.assertRaises(AccessError):
+                draft.with_user(self.cs_user).action_activate()
+        period = sub.billing_period_ids[0]
+        period.move_id.button_cancel()
+        with self.assertRaises(AccessError):
+            period.with_user(self.cs_user).action_rebill()
+        self.assertEqual(period.state, "cancel")
+        self.assertEqual(draft.state, "draft")
+
+    def test_finance_bills_due_periods_and_retries(self):
+        sub = self._billed_sub()
+        sub.write({"billing_error": "Missing tax id", "billing_error_date": "2025-03-01 10:00:00"})
+        with freeze_time("2025-04-01"):
+            self.assertEqual(self.env["service.subscription"]._bill_due_queue(), 0)
+            sub.with_user(self.finance).action_retry_billing()
+            self.assertFalse(sub.billing_error_date)
+            sub.with_user(self.finance).action_bill_due_periods()
+        self.assertOneInvoicePerPeriod(sub, [1, 2])
+
+    def test_companies_do_not_see_each_others_billing(self):
+        sub = self._billed_sub()
+        other = self.env["res.company"].create({"name": "Billing Company B"})
+        finance_b = new_test_user(
+            self.env,
+            login="sm_billing_finance_b",
+            groups="service_model.group_finance",
+            company_id=other.id,
+            company_ids=[Command.set(other.ids)],
+        )
+        Subscription = self.env["service.subscription"].with_user(finance_b)
+        Period = self.env["service.billing.period"].with_user(finance_b)
+        self.assertFalse(Subscription.search([("id", "=", sub.id)]))
+        self.assertFalse(Period.search([("subscription_id", "=", sub.id)]))
+        with self.assertRaises(AccessError):
+            sub.with_user(finance_b).read(["name"])
+        with self.assertRaises(AccessError):
+            sub.billing_period_ids[0].with_user(finance_b).read(["amount"])
+        with self.assertRaises(AccessError):
+            sub.with_user(finance_b).write({"amount": 1.0})
+        # company A's Finance still sees it
+        self.assertEqual(
+            self.env["service.subscription"].with_user(self.finance).search([("id", "=", sub.id)]),
+            sub,
         )
 
 
@@ -456,63 +727,78 @@ class TestBillingCommitted(BaseCase):
                 counts[key] = counts.get(key, 0) + 1
             return counts
 
-    def _run_queue(self, **kwargs):
+    def _run_cron(self, xmlid="service_model.service_billing_cron"):
+        """One cron worker's turn, through Odoo's cron framework (``ir.cron._run_job``).
+
+        The framework calls the scheduled action, commits after each call and
+        calls again, up to ten times, while the reported progress says work
+        remains. Returns the completion status.
+        """
         with self._env() as env:
-            return env["service.subscription"]._bill_due_queue(**kwargs)
+            env.cr.execute("SELECT * FROM ir_cron WHERE id = %s", [env.ref(xmlid).id])
+            job = dict(env.cr.dictfetchone(), timed_out_counter=0)
+        return self.registry["ir.cron"]._run_job(job)
 
     def test_crash_after_first_batch_then_rerun(self):
         ids = self._make_due(6)
         original = ServiceSubscription._bill_isolated
         calls = []
 
-        def crash_on_second_batch(self_subs, today, first_sequence=2):
+        def crash_on_second_batch(self_subs, first_sequence=2):
             calls.append(len(self_subs))
             if len(calls) == 2:
                 raise RuntimeError("worker killed")
-            return original(self_subs, today, first_sequence)
+            return original(self_subs, first_sequence)
 
-        with freeze_time("2023-03-10"):
+        with (
+            freeze_time("2023-03-10"),
+            patch.object(subscription_module, "BILLING_BATCH_SIZE", 4),
+        ):
             with (
                 patch.object(ServiceSubscription, "_bill_isolated", crash_on_second_batch),
-                self.assertRaises(RuntimeError),
+                mute_logger("odoo.addons.base.models.ir_cron"),
             ):
-                self._run_queue(batch_size=4)
+                self.assertEqual(self._run_cron(), CompletionStatus.FAILED)
             counts = self._invoice_counts(ids)
-            # the first batch was committed: 4 subscriptions x years 2..4
+            # the framework committed the first call: 4 subscriptions x years 2..4
             self.assertEqual(sum(counts.values()), 6 + 4 * 3)
-            self._run_queue(batch_size=4)
-            self._run_queue(batch_size=4)
+            self.assertEqual(self._run_cron(), CompletionStatus.FULLY_DONE)
         counts = self._invoice_counts(ids)
         expected = {(sub_id, seq): 1 for sub_id in ids for seq in (1, 2, 3, 4)}
         self.assertEqual(counts, expected)
 
     def test_two_workers_share_the_queue(self):
+        """The two billing crons, each in a cron thread of its own, share one queue."""
         ids = self._make_due(24)
         original = ServiceSubscription._bill_isolated
         locked_by = {}
         barrier = threading.Barrier(2)
         errors = []
 
-        def record_and_bill(self_subs, today, first_sequence=2):
+        def record_and_bill(self_subs, first_sequence=2):
             name = threading.current_thread().name
             locked_by.setdefault(name, []).extend(self_subs.ids)
-            moves = original(self_subs, today, first_sequence)
+            result = original(self_subs, first_sequence)
             # hold the lock a little so that the other worker meets locked rows
             threading.Event().wait(0.05)
-            return moves
+            return result
 
-        def worker():
+        def worker(xmlid):
             try:
                 barrier.wait(timeout=30)
-                self._run_queue(batch_size=3)
+                self._run_cron(xmlid)
             except Exception as error:  # reported to the main thread
                 errors.append(error)
 
         with (
             freeze_time("2022-03-10"),
+            patch.object(subscription_module, "BILLING_BATCH_SIZE", 3),
             patch.object(ServiceSubscription, "_bill_isolated", record_and_bill),
         ):
-            threads = [threading.Thread(target=worker, name=f"billing-worker-{n}") for n in (1, 2)]
+            threads = [
+                threading.Thread(target=worker, args=(xmlid,), name=f"billing-worker-{n}")
+                for n, xmlid in enumerate(BILLING_CRONS, start=1)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
