@@ -296,6 +296,8 @@ class ServiceJob(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # who may not create jobs at all hears that first
+        self.check_access("create")
         if not self.env.su and not self.env.context.get(ENGINE_WRITE):
             for vals in vals_list:
                 if vals.get("state") == "done" or any(vals.get(f) for f in ENGINE_FIELDS):

@@ -252,7 +252,14 @@ class TestRoles(ServiceModelCommon):
         self.assertFalse(
             cs_actions & set(self._form_arch(self.finance).xpath("//header/button/@name"))
         )
-        self.assertEqual(cs_form.xpath("//field[@name='last_service_date']/@readonly"), ["1"])
+        # CS records a date in the form too (the engine decides); Finance only reads it
+        self.assertEqual(
+            cs_form.xpath("//field[@name='last_service_date']/@readonly"), ["stage == 'cancelled'"]
+        )
+        self.assertEqual(
+            self._form_arch(self.finance).xpath("//field[@name='last_service_date']/@readonly"),
+            ["1"],
+        )
         self.assertEqual(
             cs_form.xpath("//field[@name='plan_yearly_price']/@readonly"), ["plan_locked"]
         )
@@ -272,7 +279,6 @@ class TestRoles(ServiceModelCommon):
             ("plan_yearly_price", 1.0),
             ("plan_term_years", 1),
             ("bill_to", "agency"),
-            ("last_service_date", date(2026, 1, 1)),
         ):
             with self.assertRaises(AssertionError, msg=fname):
                 setattr(form, fname, value)
