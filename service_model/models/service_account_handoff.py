@@ -2,7 +2,7 @@ from collections import Counter, defaultdict
 
 from markupsafe import Markup
 
-from odoo import api, models
+from odoo import models
 
 from .service_checklist_template import TEAMS
 
@@ -10,18 +10,13 @@ from .service_checklist_template import TEAMS
 class ServiceAccount(models.Model):
     """The onboarding checklist as hand-offs: one activity per team with open items.
 
-    It wraps the core ``create``/``write`` of ``service.account``: once the
-    stage is stored, accounts in onboarding get their teams' activities and
-    accounts that left it lose the ones still open.
+    It wraps the core ``write`` of ``service.account``: once the stage is
+    stored, accounts in onboarding get their teams' activities and accounts
+    that left it lose the ones still open. An account created in onboarding
+    gets them when its checklist is copied (the items' ``create``).
     """
 
     _inherit = "service.account"
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        accounts = super().create(vals_list)
-        accounts.filtered(lambda a: a.stage == "onboarding")._sync_checklist_activities()
-        return accounts
 
     def write(self, vals):
         result = super().write(vals)
