@@ -78,7 +78,12 @@ class ServiceAccount(models.Model):
 
     _name = "service.account"
     _description = "Service Account"
-    _inherit = ["mail.thread", "mail.activity.mixin", "service.glossary.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "service.glossary.mixin",
+        "service.handoff.mixin",
+    ]
     _order = "property_reference"
     _check_company_auto = True
     _rec_names_search = ["property_reference", "name", "street", "city"]
@@ -782,74 +787,7 @@ class ServiceAccount(models.Model):
         for service_date, account_ids in by_date.items():
             accounts.browse(account_ids).write({"last_service_date": service_date})
 
-    # -- hand-offs ----------------------------------------------------------------------
-
-    def _schedule_team_activity(
-        self, team, summary, note=None, date_deadline=None, user=None, step_code=None
-    ):
-        """Hand a step to ``team``: an activity on each account for its owner.
-
-        The owner is ``user`` when given, else the team's user in Settings;
-        for CS (and when a team has no owner) the account's CS owner; else
-        the current user. ``step_code`` ties the activity to a step of the
-        manual-step register.
-        """
-        activity_type = self.env.ref("service_model.mail_activity_type_service_step")
-        model_id = self.env["ir.model"]._get_id(self._name)
-        vals_list = []
-        for account in self:
-            owner = (
-                user
-                or (account.company_id._service_team_user(team) if team != "cs" else None)
-                or account.cs_user_id
-                or self.env.user
-            )
-            vals_list.append(
-                {
-                    "res_model_id": model_id,
-                    "res_id": account.id,
-                    "activity_type_id": activity_type.id,
-                    "summary": summary,
-                    "note": note,
-                    "user_id": owner.id,
-                    "date_deadline": date_deadline or fields.Date.context_today(self),
-                    "service_step_code": step_code,
-                }
-            )
-        return self.env["mail.activity"].create(vals_list)
-
-    def _open_step_activities(self, code):
-        return self.env["mail.activity"].search(
-            [
-                ("res_model", "=", self._name),
-                ("res_id", "in", self.ids),
-                ("service_step_code", "=", code),
-            ]
-        )
-
-    def _schedule_manual_step(self, code, summary, note=None):
-        """The activity of step ``code`` of the register, for its owning team.
-
-        Accounts where that step already waits for someone get no second one.
-        """
-        if not self:
-            return self.env["mail.activity"]
-        waiting = {activity.res_id for activity in self._open_step_activities(code)}
-        accounts = self.filtered(lambda a: a.id not in waiting)
-        if not accounts:
-            return self.env["mail.activity"]
-        step = self.env["service.manual.step"].search([("code", "=", code)], limit=1)
-        return accounts._schedule_team_activity(
-            step.team or "cs", summary, note, user=step.user_id or None, step_code=code
-        )
-
-    def _close_manual_step(self, code, feedback=None):
-        """Mark step ``code`` done on these accounts: someone (or the system) did it."""
-        if not self:
-            return
-        activities = self._open_step_activities(code)
-        if activities:
-            activities.action_feedback(feedback=feedback)
+    # -- hooks ---------------------------------------------------------------------------
 
     def _on_job_completed(self, job):
         """Hook: ``job`` of this account is done (billing builds on it)."""

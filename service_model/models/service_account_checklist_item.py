@@ -1,3 +1,7 @@
+from collections import defaultdict
+
+from markupsafe import Markup
+
 from odoo import api, fields, models
 
 from .service_checklist_template import TEAMS
@@ -24,13 +28,54 @@ class ServiceAccountChecklistItem(models.Model):
         for vals in vals_list:
             if vals.get("done"):
                 vals.update(done_user_id=self.env.uid, done_date=fields.Datetime.now())
-        return super().create(vals_list)
+        items = super().create(vals_list)
+        items.account_id._sync_checklist_activities()
+        return items
 
     def write(self, vals):
-        if "done" in vals:
-            vals = dict(
-                vals,
-                done_user_id=self.env.uid if vals["done"] else False,
-                done_date=fields.Datetime.now() if vals["done"] else False,
+        if "done" not in vals:
+            return super().write(vals)
+        done = bool(vals["done"])
+        changed = self.filtered(lambda item: item.done != done)
+        vals = dict(
+            vals,
+            done_user_id=self.env.uid if done else False,
+            done_date=fields.Datetime.now() if done else False,
+        )
+        result = super().write(vals)
+        changed._log_tick(done)
+        changed.account_id._sync_checklist_activities()
+        return result
+
+    def unlink(self):
+        accounts = self.account_id
+        result = super().unlink()
+        accounts._sync_checklist_activities()
+        return result
+
+    @api.model
+    def _team_labels(self):
+        """``{team: label}`` in the user's language."""
+        return dict(self._fields["team"]._description_selection(self.env))
+
+    def _log_tick(self, done):
+        """Tell each account's chatter which items were ticked (or unticked); the author says who."""
+        team_labels = self._team_labels()
+        lines = defaultdict(list)
+        for item in self:
+            lines[item.account_id.id].append(
+                self.env._(
+                    "Checklist item ticked: %(item)s (%(team)s)",
+                    item=item.name,
+                    team=team_labels[item.team],
+                )
+                if done
+                else self.env._(
+                    "Checklist item unticked: %(item)s (%(team)s)",
+                    item=item.name,
+                    team=team_labels[item.team],
+                )
             )
-        return super().write(vals)
+        self.account_id._message_log_batch(
+            bodies={account_id: Markup("<br/>").join(texts) for account_id, texts in lines.items()}
+        )
