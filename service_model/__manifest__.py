@@ -2,7 +2,7 @@
     "name": "Service Model",
     "summary": "Service accounts, jobs with a documented due-date engine, "
     "multi-year subscriptions and billing for a B2B service business",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Services",
     "license": "LGPL-3",
     "author": "Service Model",

@@ -43,11 +43,7 @@ class TestHandoff(ServiceModelCommon):
         )
 
     def _onboard(self, reference, **overrides):
-        """A service account in onboarding.
-
-        Created and moved by the system: the stage history a CS user's stage
-        change writes is not part of the hand-offs (its rights are set apart).
-        """
+        """A service account in onboarding (as a CS user: see the test below)."""
         account = self._create_account(reference, **overrides)
         account.action_start_onboarding()
         return account
@@ -58,6 +54,18 @@ class TestHandoff(ServiceModelCommon):
 
     def _item(self, account, name):
         return account.checklist_item_ids.filtered(lambda i: i.name == name)
+
+    def test_cs_user_onboarding_hands_off_to_each_team(self):
+        account = (
+            self.env["service.account"]
+            .with_user(self.cs_user)
+            .create(self._account_vals("P-H00"))
+        )
+        account.action_start_onboarding()
+        teams = set(account.checklist_item_ids.mapped("team"))
+        self.assertTrue(teams)
+        for team in teams:
+            self.assertEqual(len(self._checklist_activities(account.sudo(), team)), 1, team)
 
     def test_tick_and_untick_post_to_the_chatter(self):
         account = self._onboard("P-H01")
