@@ -57,9 +57,7 @@ class TestHandoff(ServiceModelCommon):
 
     def test_cs_user_onboarding_hands_off_to_each_team(self):
         account = (
-            self.env["service.account"]
-            .with_user(self.cs_user)
-            .create(self._account_vals("P-H00"))
+            self.env["service.account"].with_user(self.cs_user).create(self._account_vals("P-H00"))
         )
         account.action_start_onboarding()
         teams = set(account.checklist_item_ids.mapped("team"))
