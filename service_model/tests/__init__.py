@@ -7,3 +7,4 @@ from . import test_billing_schedule
 from . import test_billing
 from . import test_import_parser
 from . import test_import
+from . import test_eligibility_rules

@@ -1,0 +1,188 @@
+from collections import defaultdict
+
+from odoo import fields, models
+
+
+class ServiceOfferResult(models.Model):
+    """Whether a service account is eligible for an offer, and why not: a system log.
+
+    One row per (account, offer), written by the evaluation with sudo and
+    read-only to users. ``changed`` says whether the last evaluation changed
+    the verdict; ``previous_eligible`` and ``previous_reasons`` keep the one
+    before that change.
+
+    Hook for other modules (the communications addon):
+    :meth:`_on_offer_eligible` receives the results that became eligible.
+    """
+
+    _name = "service.offer.result"
+    _description = "Offer Eligibility Result"
+    _order = "eligible desc, offer_id, account_id"
+    _rec_name = "offer_id"
+
+    offer_id = fields.Many2one(
+        "service.offer", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    account_id = fields.Many2one(
+        "service.account", required=True, index=True, ondelete="cascade", readonly=True
+    )
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    cs_user_id = fields.Many2one(related="account_id.cs_user_id", string="CS Owner")
+    offer_description = fields.Text(related="offer_id.description", string="About the Offer")
+    eligible = fields.Boolean(readonly=True, index=True)
+    reasons = fields.Text(string="Why Not", readonly=True)
+    values_seen = fields.Text(string="Values Looked At", readonly=True)
+    error = fields.Boolean(readonly=True, help="The offer could not be evaluated.")
+    evaluated_at = fields.Datetime(string="Evaluated On", readonly=True)
+    changed = fields.Boolean(readonly=True, help="The last evaluation changed the verdict.")
+    changed_at = fields.Datetime(string="Changed On", readonly=True)
+    previous_eligible = fields.Boolean(string="Was Eligible", readonly=True)
+    previous_reasons = fields.Text(string="Previous Reasons", readonly=True)
+
+    _sql_constraints = [
+        (
+            "account_offer_unique",
+            "UNIQUE(account_id, offer_id)",
+            "An account has one result per offer.",
+        ),
+    ]
+
+    def _values_text(self, evaluation):
+        """The values the criteria looked at, one line each, in the user's language."""
+        names = {
+            "period": self.env._("Date"),
+            "stage": self.env._("Stage"),
+            "subscription_year": self.env._("Subscription year"),
+            "no_overdue": self.env._("Days overdue"),
+            "property_type": self.env._("Property type"),
+            "agency": self.env._("Agency"),
+            "contractor": self.env._("Contractor"),
+            "domain": self.env._("Matches the extra conditions"),
+        }
+        return "\n".join(
+            f"{names[check.name]}: {check.value if check.value not in (None, '') else '-'}"
+            for check in evaluation.checks
+            if check.name != "domain" or check.value is not None
+        )
+
+    def _store(self, verdicts):
+        """Write the verdicts ``{(offer id, account id): (Evaluation, error)}``.
+
+        Unchanged results only get their evaluation time, in one statement;
+        changed ones keep the previous verdict; new ones are created in one
+        batch. Then :meth:`_on_offer_eligible` gets those that became eligible.
+        """
+        if not verdicts:
+            return self
+        Result = self.sudo()
+        now = fields.Datetime.now()
+        offer_ids = {offer_id for offer_id, _account_id in verdicts}
+        account_ids = {account_id for _offer_id, account_id in verdicts}
+        existing = {
+            (result.offer_id.id, result.account_id.id): result
+            for result in Result.search_fetch(
+                [("offer_id", "in", list(offer_ids)), ("account_id", "in", list(account_ids))],
+                ["offer_id", "account_id", "eligible", "reasons", "values_seen", "error"],
+            )
+        }
+        to_create, unchanged, updates = [], [], defaultdict(list)
+        became_eligible = []
+        for (offer_id, account_id), (evaluation, error) in verdicts.items():
+            reasons = "\n".join(check.reason for check in evaluation.checks if not check.passed)
+            values_seen = self._values_text(evaluation)
+            result = existing.get((offer_id, account_id))
+            if not result:
+                to_create.append(
+                    {
+                        "offer_id": offer_id,
+                        "account_id": account_id,
+                        "eligible": evaluation.eligible,
+                        "reasons": reasons,
+                        "values_seen": values_seen,
+                        "error": bool(error),
+                        "evaluated_at": now,
+                        "changed": True,
+                        "changed_at": now,
+                    }
+                )
+                continue
+            verdict_changed = (result.eligible, result.reasons or "") != (
+                evaluation.eligible,
+                reasons,
+            )
+            if verdict_changed:
+                updates[
+                    (
+                        evaluation.eligible,
+                        reasons,
+                        values_seen,
+                        bool(error),
+                        True,
+                        result.eligible,
+                        result.reasons or "",
+                    )
+                ].append(result.id)
+                if evaluation.eligible and not result.eligible:
+                    became_eligible.append(result.id)
+            elif (result.values_seen or "", result.error) != (values_seen, bool(error)):
+                updates[(evaluation.eligible, reasons, values_seen, bool(error), False)].append(
+                    result.id
+                )
+            else:
+                unchanged.append(result.id)
+        Result.browse(unchanged).write({"evaluated_at": now, "changed": False})
+        # results sharing the same values are written together: few statements per batch
+        for key, ids in updates.items():
+            eligible, reasons, values_seen, error, changed, *previous = key
+            vals = {
+                "eligible": eligible,
+                "reasons": reasons,
+                "values_seen": values_seen,
+                "error": error,
+                "evaluated_at": now,
+                "changed": changed,
+            }
+            if changed:
+                vals.update(
+                    changed_at=now, previous_eligible=previous[0], previous_reasons=previous[1]
+                )
+            Result.browse(ids).write(vals)
+        created = Result.create(to_create)
+        newly_eligible = Result.browse(became_eligible) | created.filtered("eligible")
+        if newly_eligible:
+            newly_eligible._on_offer_eligible()
+        return created
+
+    def _on_offer_eligible(self):
+        """Hook: these results just became eligible (a new offer, or a change on the account).
+
+        By default the CS owner of each account gets one to-do activity
+        naming the offers. The communications addon overrides this method
+        (calling super) to send the "offer eligible" event. Runs in the
+        evaluation's transaction, never in the workflow's, as superuser.
+        """
+        by_account = defaultdict(lambda: self.browse())
+        for result in self:
+            by_account[result.account_id] |= result
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        model_id = self.env["ir.model"]._get_id("service.account")
+        activities = []
+        for account, results in by_account.items():
+            if not account.cs_user_id:
+                continue
+            activities.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": account.id,
+                    "activity_type_id": todo.id if todo else False,
+                    "user_id": account.cs_user_id.id,
+                    "summary": self.env._(
+                        "Eligible for %(offers)s",
+                        offers=", ".join(results.offer_id.mapped("name")),
+                    ),
+                    "note": self.env._("The account became eligible for these offers."),
+                }
+            )
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
+            activities
+        )
