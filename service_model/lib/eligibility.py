@@ -252,9 +252,7 @@ def evaluate(criteria, facts, today, labels=None, domain_error=None, _=plain):
     checks = (
         check_period(today, criteria.date_start, criteria.date_end, _=_),
         check_stage(facts.stage, criteria.stages, labels.get("stage"), _=_),
-        check_subscription_year(
-            facts.subscription_year, criteria.year_from, criteria.year_to, _=_
-        ),
+        check_subscription_year(facts.subscription_year, criteria.year_from, criteria.year_to, _=_),
         check_no_overdue(facts.overdue_days, criteria.no_overdue, criteria.overdue_days, _=_),
         check_property_type(
             facts.property_type, criteria.property_types, labels.get("property_type"), _=_

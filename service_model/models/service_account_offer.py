@@ -75,18 +75,24 @@ class ServiceAccount(models.Model):
         accounts = self.sudo().with_context(active_test=False)
         accounts.fetch(["stage", "property_type", "agency_id", "contractor_id", "company_id"])
         todays = {company: today or company._service_today() for company in accounts.company_id}
-        subscriptions = self.env["service.subscription"].sudo().search_fetch(
-            [("account_id", "in", accounts.ids), ("state", "=", "active")],
-            ["account_id", "date_start"],
+        subscriptions = (
+            self.env["service.subscription"]
+            .sudo()
+            .search_fetch(
+                [("account_id", "in", accounts.ids), ("state", "=", "active")],
+                ["account_id", "date_start"],
+            )
         )
         years = {}
         for sub in subscriptions:
             account = sub.account_id
             year = billing_schedule.periods_started_by(sub.date_start, todays[account.company_id])
             years[account.id] = max(years.get(account.id, 0), year) or None
-        oldest_due = dict(
-            (period.account_id.id, due)
-            for period, due in self.env["account.move"].sudo()._read_group(
+        oldest_due = {}
+        for period, due in (
+            self.env["account.move"]
+            .sudo()
+            ._read_group(
                 [
                     ("service_billing_period_id.account_id", "in", accounts.ids),
                     ("move_type", "=", "out_invoice"),
@@ -97,7 +103,9 @@ class ServiceAccount(models.Model):
                 ["service_billing_period_id"],
                 ["invoice_date_due:min"],
             )
-        )
+        ):
+            account_id = period.account_id.id
+            oldest_due[account_id] = min(due, oldest_due.get(account_id, due))
         partners = (accounts.agency_id | accounts.contractor_id).with_context(active_test=False)
         names = dict(zip(partners.ids, partners.mapped("display_name"), strict=True))
         facts = {}

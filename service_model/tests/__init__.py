@@ -8,3 +8,4 @@ from . import test_billing
 from . import test_import_parser
 from . import test_import
 from . import test_eligibility_rules
+from . import test_eligibility

@@ -39,9 +39,7 @@ class TestEligibilityRules(TestCase):
         no_sub = rules.check_subscription_year(None, 2, 0)
         self.assertEqual(no_sub.reason, "The account has no running subscription.")
         early = rules.check_subscription_year(1, 2, 3)
-        self.assertEqual(
-            early.reason, "The subscription is in year 1; the offer starts at year 2."
-        )
+        self.assertEqual(early.reason, "The subscription is in year 1; the offer starts at year 2.")
         late = rules.check_subscription_year(4, 2, 3)
         self.assertEqual(late.reason, "The subscription is in year 4; the offer ends at year 3.")
 
