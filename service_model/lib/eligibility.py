@@ -11,7 +11,9 @@ Sentences are built with the ``_`` argument, a callable with the signature of
 the reasons are in the user's language; without it they are plain English.
 
 :func:`evaluate` applies every criterion of a :class:`Criteria` to the
-:class:`Facts` of one account and returns an :class:`Evaluation`.
+:class:`Facts` of one account and returns an :class:`Evaluation`;
+:class:`Evaluator` does the same for many accounts, deciding each criterion
+once per distinct value it looks at (a few stages, types, agencies...).
 """
 
 from collections import namedtuple
@@ -270,3 +272,59 @@ def evaluate(criteria, facts, today, labels=None, domain_error=None, _=plain):
         check_domain(criteria.has_domain, facts.domain_match, domain_error, _=_),
     )
     return Evaluation(all(check.passed for check in checks), checks)
+
+
+class Evaluator:
+    """:func:`evaluate` for many accounts and one offer, each check decided once per value.
+
+    Accounts share few distinct values per criterion, so each check is
+    computed the first time a value is seen and reused after; the checks of
+    two accounts with the same value are the same object.
+    """
+
+    def __init__(self, criteria, today, labels=None, domain_error=None, _=plain):
+        labels = labels or {}
+        stage_labels, type_labels = labels.get("stage"), labels.get("property_type")
+        c = criteria
+        self._period = check_period(today, c.date_start, c.date_end, _=_)
+        self._rules = (
+            ("stage", lambda f: check_stage(f.stage, c.stages, stage_labels, _=_)),
+            (
+                "subscription_year",
+                lambda f: check_subscription_year(f.subscription_year, c.year_from, c.year_to, _=_),
+            ),
+            (
+                "overdue_days",
+                lambda f: check_no_overdue(f.overdue_days, c.no_overdue, c.overdue_days, _=_),
+            ),
+            (
+                "property_type",
+                lambda f: check_property_type(f.property_type, c.property_types, type_labels, _=_),
+            ),
+            (
+                "agency_id",
+                lambda f: check_agency(f.agency_id, f.agency_name, c.agency_in, c.agency_out, _=_),
+            ),
+            (
+                "contractor_id",
+                lambda f: check_contractor(
+                    f.contractor_id, f.contractor_name, c.contractor_in, c.contractor_out, _=_
+                ),
+            ),
+            (
+                "domain_match",
+                lambda f: check_domain(c.has_domain, f.domain_match, domain_error, _=_),
+            ),
+        )
+        self._seen = [{} for _rule in self._rules]
+
+    def __call__(self, facts):
+        checks = [self._period]
+        for (fname, rule), seen in zip(self._rules, self._seen, strict=True):
+            value = getattr(facts, fname)
+            check = seen.get(value)
+            if check is None:
+                check = seen[value] = rule(facts)
+            checks.append(check)
+        checks = tuple(checks)
+        return Evaluation(all(check.passed for check in checks), checks)

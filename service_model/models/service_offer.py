@@ -1,5 +1,6 @@
 import logging
 import time
+from collections import defaultdict
 
 from markupsafe import Markup, escape
 
@@ -300,28 +301,43 @@ class ServiceOffer(models.Model):
         """
         facts = accounts._offer_facts(today)
         labels = self._labels()
+        translate = self._reason_translator()
+        by_company = defaultdict(list)
+        for account in accounts:
+            by_company[account.company_id].append(account.id)
         verdicts = {}
         for offer in self:
-            company_today = today or offer.company_id._service_today()
             criteria = offer._criteria()
-            mine = accounts.filtered(lambda a, company=offer.company_id: a.company_id == company)
-            matches, error = offer._domain_matches(mine) if criteria.has_domain else ((), "")
-            for account in mine:
-                account_facts = facts[account.id]
+            account_ids = by_company.get(offer.company_id, [])
+            matches, error = (
+                offer._domain_matches(accounts.browse(account_ids))
+                if criteria.has_domain and account_ids
+                else ((), "")
+            )
+            evaluator = eligibility.Evaluator(
+                criteria,
+                today or offer.company_id._service_today(),
+                labels=labels,
+                domain_error=error,
+                _=translate,
+            )
+            for account_id in account_ids:
+                account_facts = facts[account_id]
                 if criteria.has_domain:
-                    account_facts = account_facts._replace(domain_match=account.id in matches)
-                verdicts[(offer.id, account.id)] = (
-                    eligibility.evaluate(
-                        criteria,
-                        account_facts,
-                        company_today,
-                        labels=labels,
-                        domain_error=error,
-                        _=self.env._,
-                    ),
-                    error,
-                )
+                    account_facts = account_facts._replace(domain_match=account_id in matches)
+                verdicts[(offer.id, account_id)] = (evaluator(account_facts), error)
         return verdicts
+
+    def _reason_translator(self):
+        """``env._`` for the rules, each sentence looked up once per evaluation run."""
+        templates = {}
+
+        def translate(template, **params):
+            if template not in templates:
+                templates[template] = self.env._(template)  # pylint: disable=translation-required
+            return templates[template] % params if params else templates[template]
+
+        return translate
 
     def _evaluate_and_store(self, accounts, today=None):
         """Evaluate ``accounts`` for these offers and store the results; record domain errors."""

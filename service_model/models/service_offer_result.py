@@ -47,9 +47,16 @@ class ServiceOfferResult(models.Model):
         ),
     ]
 
-    def _values_text(self, evaluation):
-        """The values the criteria looked at, one line each, in the user's language."""
-        names = {
+    def _values_text(self, evaluation, names):
+        """The values the criteria looked at, one line each."""
+        return "\n".join(
+            f"{names[check.name]}: {check.value if check.value not in (None, '') else '-'}"
+            for check in evaluation.checks
+            if check.name != "domain" or check.value is not None
+        )
+
+    def _value_names(self):
+        return {
             "period": self.env._("Date"),
             "stage": self.env._("Stage"),
             "subscription_year": self.env._("Subscription year"),
@@ -59,11 +66,6 @@ class ServiceOfferResult(models.Model):
             "contractor": self.env._("Contractor"),
             "domain": self.env._("Matches the extra conditions"),
         }
-        return "\n".join(
-            f"{names[check.name]}: {check.value if check.value not in (None, '') else '-'}"
-            for check in evaluation.checks
-            if check.name != "domain" or check.value is not None
-        )
 
     def _store(self, verdicts):
         """Write the verdicts ``{(offer id, account id): (Evaluation, error)}``.
@@ -87,9 +89,15 @@ class ServiceOfferResult(models.Model):
         }
         to_create, unchanged, updates = [], [], defaultdict(list)
         became_eligible = []
+        names, texts = self._value_names(), {}
         for (offer_id, account_id), (evaluation, error) in verdicts.items():
-            reasons = "\n".join(check.reason for check in evaluation.checks if not check.passed)
-            values_seen = self._values_text(evaluation)
+            # accounts share their checks (see eligibility.Evaluator): texts built once each
+            if evaluation.checks not in texts:
+                texts[evaluation.checks] = (
+                    "\n".join(check.reason for check in evaluation.checks if not check.passed),
+                    self._values_text(evaluation, names),
+                )
+            reasons, values_seen = texts[evaluation.checks]
             result = existing.get((offer_id, account_id))
             if not result:
                 to_create.append(

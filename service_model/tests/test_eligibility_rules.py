@@ -115,3 +115,24 @@ class TestEligibilityRules(TestCase):
         check = rules.check_no_overdue(10, True, 0, _=translate)
         self.assertEqual(check.reason, "translated")
         self.assertEqual(seen[0][1], {"days": 10, "threshold": 0})
+
+    def test_evaluator_agrees_with_evaluate_and_shares_checks(self):
+        criteria = rules.Criteria(
+            stages=frozenset({"active"}),
+            year_to=3,
+            no_overdue=True,
+            overdue_days=10,
+            agency_out=(8,),
+            has_domain=True,
+        )
+        evaluator = rules.Evaluator(criteria, TODAY, labels={"stage": STAGE_LABELS})
+        accounts = [
+            rules.Facts("active", 2, 0, "house", 8, "Quay Lets", 3, "Sparks", True),
+            rules.Facts("active", 2, 0, "flat", None, "", 3, "Sparks", True),
+            rules.Facts("draft", 4, 11, "flat", None, "", 4, "Volt", False),
+        ]
+        for facts in accounts:
+            expected = rules.evaluate(criteria, facts, TODAY, labels={"stage": STAGE_LABELS})
+            self.assertEqual(evaluator(facts), expected)
+        first, second = evaluator(accounts[0]), evaluator(accounts[1])
+        self.assertIs(first.checks[1], second.checks[1])  # the stage decided once
