@@ -54,6 +54,7 @@ Facts = namedtuple(
         "stage",  # stage code
         "subscription_year",  # year of the running subscription (1-based), or None
         "overdue_days",  # days the oldest unpaid invoice is past due; 0 when none is
+        "overdue_since",  # due date of the oldest unpaid invoice, or None
         "property_type",  # property type code
         "agency_id",  # agency id or None
         "agency_name",
@@ -61,7 +62,7 @@ Facts = namedtuple(
         "contractor_name",
         "domain_match",  # the account matches the offer's domain (None: not asked)
     ],
-    defaults=(None, 0, None, None, "", None, "", None),
+    defaults=(None, 0, None, None, None, "", None, "", None),
 )
 Facts.__doc__ = "What is known of one account, as plain values."
 
@@ -74,19 +75,19 @@ def _pass(name, value):
 
 
 def check_period(today, date_start, date_end, _=plain):
-    """The offer runs today: ``date_start <= today <= date_end`` (either may be open)."""
+    """The offer runs today: ``date_start <= today <= date_end`` (either may be open).
+
+    It looks at no value of the account: its value is None.
+    """
     if date_start and today < date_start:
         return Check(
-            "period",
-            False,
-            _("The offer starts on %(date)s.", date=date_start.isoformat()),
-            today,
+            "period", False, _("The offer starts on %(date)s.", date=date_start.isoformat()), None
         )
     if date_end and today > date_end:
         return Check(
-            "period", False, _("The offer ended on %(date)s.", date=date_end.isoformat()), today
+            "period", False, _("The offer ended on %(date)s.", date=date_end.isoformat()), None
         )
-    return _pass("period", today)
+    return _pass("period", None)
 
 
 def check_stage(stage, stages, labels=None, _=plain):
@@ -142,19 +143,24 @@ def check_subscription_year(year, year_from, year_to, _=plain):
     return _pass("subscription_year", year)
 
 
-def check_no_overdue(overdue_days, enabled, threshold, _=plain):
-    """No invoice is overdue by more than ``threshold`` days (when ``enabled``)."""
+def check_no_overdue(overdue_days, enabled, threshold, since=None, _=plain):
+    """No invoice is overdue by more than ``threshold`` days (when ``enabled``).
+
+    ``since`` is the due date of the oldest unpaid invoice: the reason names
+    it rather than the days, so that it reads the same every day.
+    """
+    value = since.isoformat() if since else None
     if not enabled or overdue_days <= threshold:
-        return _pass("no_overdue", overdue_days)
+        return _pass("no_overdue", value)
     return Check(
         "no_overdue",
         False,
         _(
-            "An invoice is %(days)s days overdue; the offer allows %(threshold)s.",
-            days=overdue_days,
+            "An invoice due on %(date)s is unpaid; the offer allows %(threshold)s days past due.",
+            date=value,
             threshold=threshold,
         ),
-        overdue_days,
+        value,
     )
 
 
@@ -255,7 +261,13 @@ def evaluate(criteria, facts, today, labels=None, domain_error=None, _=plain):
         check_period(today, criteria.date_start, criteria.date_end, _=_),
         check_stage(facts.stage, criteria.stages, labels.get("stage"), _=_),
         check_subscription_year(facts.subscription_year, criteria.year_from, criteria.year_to, _=_),
-        check_no_overdue(facts.overdue_days, criteria.no_overdue, criteria.overdue_days, _=_),
+        check_no_overdue(
+            facts.overdue_days,
+            criteria.no_overdue,
+            criteria.overdue_days,
+            facts.overdue_since,
+            _=_,
+        ),
         check_property_type(
             facts.property_type, criteria.property_types, labels.get("property_type"), _=_
         ),
@@ -294,8 +306,11 @@ class Evaluator:
                 lambda f: check_subscription_year(f.subscription_year, c.year_from, c.year_to, _=_),
             ),
             (
-                "overdue_days",
-                lambda f: check_no_overdue(f.overdue_days, c.no_overdue, c.overdue_days, _=_),
+                # one company per offer, so one today: the date decides the days
+                "overdue_since",
+                lambda f: check_no_overdue(
+                    f.overdue_days, c.no_overdue, c.overdue_days, f.overdue_since, _=_
+                ),
             ),
             (
                 "property_type",

@@ -25,6 +25,12 @@ class ServiceAccount(models.Model):
         readonly=True,
         help="Something that decides its offers changed since their last evaluation.",
     )
+    offer_evaluated_at = fields.Datetime(
+        string="Offers Evaluated On",
+        readonly=True,
+        copy=False,
+        help="Start of the last re-evaluation of its offers after a change.",
+    )
     offer_result_ids = fields.One2many(
         "service.offer.result", "account_id", string="Offers", readonly=True
     )
@@ -116,6 +122,7 @@ class ServiceAccount(models.Model):
                 stage=account.stage,
                 subscription_year=years.get(account.id),
                 overdue_days=max((todays[account.company_id] - due).days, 0) if due else 0,
+                overdue_since=due or None,
                 property_type=account.property_type,
                 agency_id=agency or None,
                 agency_name=names.get(agency, ""),

@@ -124,6 +124,12 @@ class ServiceOffer(models.Model):
     error_message = fields.Text(
         readonly=True, copy=False, help="Why the offer could not be evaluated at its last run."
     )
+    last_run_at = fields.Datetime(
+        string="Last Evaluated On",
+        readonly=True,
+        copy=False,
+        help="Start of the last run that evaluated every account for this offer.",
+    )
     needs_evaluation = fields.Boolean(
         readonly=True, copy=False, default=True, help="Its criteria changed since its last run."
     )
@@ -339,15 +345,18 @@ class ServiceOffer(models.Model):
 
         return translate
 
-    def _evaluate_and_store(self, accounts, today=None):
-        """Evaluate ``accounts`` for these offers and store the results; record domain errors."""
+    def _evaluate_and_store(self, accounts, today=None, now=None):
+        """Evaluate ``accounts`` for these offers and store the results; record domain errors.
+
+        ``now`` is the start of the run (the results' time of evaluation).
+        """
         verdicts = self._evaluate(accounts, today)
         errors = {offer_id: error for (offer_id, _account_id), (_e, error) in verdicts.items()}
         for offer in self.sudo():
             error = errors.get(offer.id, offer.error_message or "")
             if (offer.error_message or "") != error:
                 offer.error_message = error or False
-        self.env["service.offer.result"]._store(verdicts)
+        self.env["service.offer.result"]._store(verdicts, now)
         return verdicts
 
     def _offers_of(self, companies):
@@ -367,6 +376,7 @@ class ServiceOffer(models.Model):
         started = time.monotonic()
         done = 0
         for offer in self.sudo().search([("needs_evaluation", "=", True)]):
+            now = fields.Datetime.now()
             last_id = 0
             while True:
                 accounts = Account.search(
@@ -374,19 +384,20 @@ class ServiceOffer(models.Model):
                 )
                 if not accounts:
                     break
-                offer._evaluate_and_store(accounts)
+                offer._evaluate_and_store(accounts, now=now)
                 last_id = accounts[-1].id
                 done += len(accounts)
                 self._batch_done(done, Account, commit)
-            offer.needs_evaluation = False
+            offer.write({"needs_evaluation": False, "last_run_at": now})
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         while not time_budget or time.monotonic() - started < time_budget:
             accounts = Account.search([("offer_dirty", "=", True)], order="id", limit=batch_size)
             if not accounts:
                 break
-            self.sudo()._offers_of(accounts.company_id)._evaluate_and_store(accounts)
-            accounts.write({"offer_dirty": False})
+            now = fields.Datetime.now()
+            self.sudo()._offers_of(accounts.company_id)._evaluate_and_store(accounts, now=now)
+            accounts.write({"offer_dirty": False, "offer_evaluated_at": now})
             done += len(accounts)
             self._batch_done(done, Account, commit)
         if Account.search_count([("offer_dirty", "=", True)], limit=1):
@@ -406,18 +417,22 @@ class ServiceOffer(models.Model):
         """The nightly run: every account against every offer of its company, in batches."""
         Account = self.env["service.account"].sudo().with_context(active_test=False)
         total = Account.search_count([])
+        now = fields.Datetime.now()
+        offers = self.sudo().search([])
         last_id = done = 0
         while True:
             accounts = Account.search([("id", ">", last_id)], order="id", limit=batch_size)
             if not accounts:
                 break
             last_id = accounts[-1].id
-            self.sudo()._offers_of(accounts.company_id)._evaluate_and_store(accounts, today)
+            offers._offers_of(accounts.company_id)._evaluate_and_store(accounts, today, now)
             done += len(accounts)
             self.env["ir.cron"]._notify_progress(done=done, remaining=max(total - done, 0))
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
+        # the run's time for every result it did not need to rewrite
+        offers.write({"last_run_at": now})
         return done
 
     @api.model

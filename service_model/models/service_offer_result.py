@@ -1,6 +1,7 @@
 from collections import defaultdict
 
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class ServiceOfferResult(models.Model):
@@ -33,9 +34,19 @@ class ServiceOfferResult(models.Model):
     reasons = fields.Text(string="Why Not", readonly=True)
     values_seen = fields.Text(string="Values Looked At", readonly=True)
     error = fields.Boolean(readonly=True, help="The offer could not be evaluated.")
-    evaluated_at = fields.Datetime(string="Evaluated On", readonly=True)
-    changed = fields.Boolean(readonly=True, help="The last evaluation changed the verdict.")
-    changed_at = fields.Datetime(string="Changed On", readonly=True)
+    stored_at = fields.Datetime(
+        readonly=True, help="Start of the evaluation that last wrote the verdict or its values."
+    )
+    changed_at = fields.Datetime(string="Changed On", readonly=True, index=True)
+    evaluated_at = fields.Datetime(
+        string="Evaluated On",
+        compute="_compute_evaluated_at",
+        help="The last evaluation: unchanged verdicts are not rewritten, the run is recorded "
+        "on the offer (nightly) and on the account (after a change).",
+    )
+    changed = fields.Boolean(
+        compute="_compute_evaluated_at", help="The last evaluation changed the verdict."
+    )
     previous_eligible = fields.Boolean(string="Was Eligible", readonly=True)
     previous_reasons = fields.Text(string="Previous Reasons", readonly=True)
 
@@ -47,50 +58,67 @@ class ServiceOfferResult(models.Model):
         ),
     ]
 
+    @api.depends("stored_at", "changed_at", "offer_id.last_run_at", "account_id.offer_evaluated_at")
+    def _compute_evaluated_at(self):
+        for result in self:
+            moments = [
+                result.stored_at,
+                result.offer_id.last_run_at,
+                result.account_id.offer_evaluated_at,
+            ]
+            result.evaluated_at = max(filter(None, moments), default=False)
+            result.changed = bool(result.changed_at) and result.changed_at >= result.evaluated_at
+
     def _values_text(self, evaluation, names):
         """The values the criteria looked at, one line each."""
         return "\n".join(
             f"{names[check.name]}: {check.value if check.value not in (None, '') else '-'}"
             for check in evaluation.checks
-            if check.name != "domain" or check.value is not None
+            if check.name != "period" and (check.name != "domain" or check.value is not None)
         )
 
     def _value_names(self):
         return {
-            "period": self.env._("Date"),
             "stage": self.env._("Stage"),
             "subscription_year": self.env._("Subscription year"),
-            "no_overdue": self.env._("Days overdue"),
+            "no_overdue": self.env._("Oldest unpaid invoice due on"),
             "property_type": self.env._("Property type"),
             "agency": self.env._("Agency"),
             "contractor": self.env._("Contractor"),
             "domain": self.env._("Matches the extra conditions"),
         }
 
-    def _store(self, verdicts):
-        """Write the verdicts ``{(offer id, account id): (Evaluation, error)}``.
+    def _store(self, verdicts, now=None):
+        """Store the verdicts ``{(offer id, account id): (Evaluation, error)}`` of a run.
 
-        Unchanged results only get their evaluation time, in one statement;
-        changed ones keep the previous verdict; new ones are created in one
-        batch. Then :meth:`_on_offer_eligible` gets those that became eligible.
+        ``now`` is the start of the run. Unchanged results are not written
+        (the run's time is recorded on the offer or the account instead):
+        every night, most verdicts stay the same. Changed ones keep the
+        previous verdict; new ones are created in one batch. Then
+        :meth:`_on_offer_eligible` gets those that became eligible.
         """
         if not verdicts:
             return self
         Result = self.sudo()
-        now = fields.Datetime.now()
-        offer_ids = {offer_id for offer_id, _account_id in verdicts}
-        account_ids = {account_id for _offer_id, account_id in verdicts}
-        existing = {
-            (result.offer_id.id, result.account_id.id): result
-            for result in Result.search_fetch(
-                [("offer_id", "in", list(offer_ids)), ("account_id", "in", list(account_ids))],
-                ["offer_id", "account_id", "eligible", "reasons", "values_seen", "error"],
+        now = now or fields.Datetime.now()
+        offer_ids = sorted({offer_id for offer_id, _account_id in verdicts})
+        account_ids = sorted({account_id for _offer_id, account_id in verdicts})
+        Result.flush_model()
+        # a set-based read of the stored verdicts: only tuples are needed to compare
+        self.env.cr.execute(
+            SQL(
+                """SELECT offer_id, account_id, id, eligible, COALESCE(reasons, ''),
+                          COALESCE(values_seen, ''), COALESCE(error, false)
+                     FROM service_offer_result
+                    WHERE offer_id = ANY(%s) AND account_id = ANY(%s)""",
+                offer_ids,
+                account_ids,
             )
-        }
-        to_create, unchanged, updates = [], [], defaultdict(list)
-        became_eligible = []
+        )
+        existing = {(row[0], row[1]): row[2:] for row in self.env.cr.fetchall()}
+        to_create, updates, became_eligible = [], defaultdict(list), []
         names, texts = self._value_names(), {}
-        for (offer_id, account_id), (evaluation, error) in verdicts.items():
+        for key, (evaluation, error) in verdicts.items():
             # accounts share their checks (see eligibility.Evaluator): texts built once each
             if evaluation.checks not in texts:
                 texts[evaluation.checks] = (
@@ -98,64 +126,45 @@ class ServiceOfferResult(models.Model):
                     self._values_text(evaluation, names),
                 )
             reasons, values_seen = texts[evaluation.checks]
-            result = existing.get((offer_id, account_id))
-            if not result:
-                to_create.append(
-                    {
-                        "offer_id": offer_id,
-                        "account_id": account_id,
-                        "eligible": evaluation.eligible,
-                        "reasons": reasons,
-                        "values_seen": values_seen,
-                        "error": bool(error),
-                        "evaluated_at": now,
-                        "changed": True,
-                        "changed_at": now,
-                    }
-                )
-                continue
-            verdict_changed = (result.eligible, result.reasons or "") != (
-                evaluation.eligible,
-                reasons,
-            )
-            if verdict_changed:
-                updates[
-                    (
-                        evaluation.eligible,
-                        reasons,
-                        values_seen,
-                        bool(error),
-                        True,
-                        result.eligible,
-                        result.reasons or "",
-                    )
-                ].append(result.id)
-                if evaluation.eligible and not result.eligible:
-                    became_eligible.append(result.id)
-            elif (result.values_seen or "", result.error) != (values_seen, bool(error)):
-                updates[(evaluation.eligible, reasons, values_seen, bool(error), False)].append(
-                    result.id
-                )
-            else:
-                unchanged.append(result.id)
-        Result.browse(unchanged).write({"evaluated_at": now, "changed": False})
+            new = (evaluation.eligible, reasons, values_seen, bool(error))
+            stored = existing.get(key)
+            if not stored:
+                to_create.append(key + new)
+            elif stored[1:3] != new[:2]:
+                updates[(*new, True, stored[1], stored[2])].append(stored[0])
+                if evaluation.eligible and not stored[1]:
+                    became_eligible.append(stored[0])
+            elif stored[1:] != new:
+                updates[(*new, False)].append(stored[0])
         # results sharing the same values are written together: few statements per batch
-        for key, ids in updates.items():
-            eligible, reasons, values_seen, error, changed, *previous = key
+        for (eligible, reasons, values_seen, error, changed, *previous), ids in updates.items():
             vals = {
                 "eligible": eligible,
                 "reasons": reasons,
                 "values_seen": values_seen,
                 "error": error,
-                "evaluated_at": now,
-                "changed": changed,
+                "stored_at": now,
             }
             if changed:
                 vals.update(
                     changed_at=now, previous_eligible=previous[0], previous_reasons=previous[1]
                 )
             Result.browse(ids).write(vals)
-        created = Result.create(to_create)
+        created = Result.create(
+            [
+                {
+                    "offer_id": offer_id,
+                    "account_id": account_id,
+                    "eligible": eligible,
+                    "reasons": reasons,
+                    "values_seen": values_seen,
+                    "error": error,
+                    "stored_at": now,
+                    "changed_at": now,
+                }
+                for offer_id, account_id, eligible, reasons, values_seen, error in to_create
+            ]
+        )
         newly_eligible = Result.browse(became_eligible) | created.filtered("eligible")
         if newly_eligible:
             newly_eligible._on_offer_eligible()

@@ -92,7 +92,7 @@ class TestEligibility(ServiceModelCommon):
                 {"stage_active": False, "no_overdue_invoice": True, "overdue_days": 30},
                 self.house,
                 self.shop,
-                "An invoice is 739 days overdue; the offer allows 30.",
+                "An invoice due on 2024-03-01 is unpaid; the offer allows 30 days past due.",
             ),
             (
                 {"stage_active": False, "property_type_flat": True, "property_type_house": True},
@@ -225,7 +225,7 @@ class TestEligibility(ServiceModelCommon):
         result = self._results(offer)[self.shop]
         self.assertTrue(result.eligible)
         self.assertTrue(result.changed)
-        self.assertIn("739 days overdue", result.previous_reasons)
+        self.assertIn("An invoice due on 2024-03-01 is unpaid", result.previous_reasons)
 
     def test_nightly_run_moves_the_subscription_year(self):
         offer = self._offer(stage_active=True, subscription_year_to=3)

@@ -47,9 +47,13 @@ class TestEligibilityRules(TestCase):
         self.assertTrue(rules.check_no_overdue(40, False, 0).passed)
         self.assertTrue(rules.check_no_overdue(0, True, 0).passed)
         self.assertTrue(rules.check_no_overdue(30, True, 30).passed)
-        check = rules.check_no_overdue(31, True, 30)
+        check = rules.check_no_overdue(31, True, 30, date(2026, 2, 7))
         self.assertFalse(check.passed)
-        self.assertEqual(check.reason, "An invoice is 31 days overdue; the offer allows 30.")
+        self.assertEqual(
+            check.reason,
+            "An invoice due on 2026-02-07 is unpaid; the offer allows 30 days past due.",
+        )
+        self.assertEqual(check.value, "2026-02-07")
 
     def test_property_type(self):
         self.assertTrue(rules.check_property_type("flat", frozenset()).passed)
@@ -92,7 +96,9 @@ class TestEligibilityRules(TestCase):
 
     def test_evaluate_every_failed_criterion_gives_its_reason(self):
         criteria = rules.Criteria(stages=frozenset({"active"}), year_from=2, no_overdue=True)
-        facts = rules.Facts(stage="draft", subscription_year=None, overdue_days=5)
+        facts = rules.Facts(
+            stage="draft", subscription_year=None, overdue_days=5, overdue_since=date(2026, 3, 5)
+        )
         evaluation = rules.evaluate(criteria, facts, TODAY, labels={"stage": STAGE_LABELS})
         self.assertFalse(evaluation.eligible)
         self.assertEqual(
@@ -100,7 +106,9 @@ class TestEligibilityRules(TestCase):
             ["stage", "subscription_year", "no_overdue"],
         )
         ok = rules.evaluate(
-            criteria, facts._replace(stage="active", subscription_year=2, overdue_days=0), TODAY
+            criteria,
+            facts._replace(stage="active", subscription_year=2, overdue_days=0, overdue_since=None),
+            TODAY,
         )
         self.assertTrue(ok.eligible)
         self.assertTrue(all(check.reason == "" for check in ok.checks))
@@ -112,9 +120,9 @@ class TestEligibilityRules(TestCase):
             seen.append((template, params))
             return "translated"
 
-        check = rules.check_no_overdue(10, True, 0, _=translate)
+        check = rules.check_no_overdue(10, True, 0, date(2026, 2, 28), _=translate)
         self.assertEqual(check.reason, "translated")
-        self.assertEqual(seen[0][1], {"days": 10, "threshold": 0})
+        self.assertEqual(seen[0][1], {"date": "2026-02-28", "threshold": 0})
 
     def test_evaluator_agrees_with_evaluate_and_shares_checks(self):
         criteria = rules.Criteria(
@@ -127,9 +135,9 @@ class TestEligibilityRules(TestCase):
         )
         evaluator = rules.Evaluator(criteria, TODAY, labels={"stage": STAGE_LABELS})
         accounts = [
-            rules.Facts("active", 2, 0, "house", 8, "Quay Lets", 3, "Sparks", True),
-            rules.Facts("active", 2, 0, "flat", None, "", 3, "Sparks", True),
-            rules.Facts("draft", 4, 11, "flat", None, "", 4, "Volt", False),
+            rules.Facts("active", 2, 0, None, "house", 8, "Quay Lets", 3, "Sparks", True),
+            rules.Facts("active", 2, 0, None, "flat", None, "", 3, "Sparks", True),
+            rules.Facts("draft", 4, 11, date(2026, 2, 27), "flat", None, "", 4, "Volt", False),
         ]
         for facts in accounts:
             expected = rules.evaluate(criteria, facts, TODAY, labels={"stage": STAGE_LABELS})
