@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..lib import billing_schedule, eligibility
 
@@ -71,63 +72,64 @@ class ServiceAccount(models.Model):
             self.env["service.offer"]._trigger_evaluation()
 
     def _offer_facts(self, today=None):
-        """What the offer criteria look at, per account: ``{id: eligibility.Facts}``.
+        """What the offer criteria look at: ``{account id: (company id, eligibility.Facts)}``.
 
-        Three queries whatever the number of accounts: the accounts, their
-        active subscriptions, their oldest unpaid posted invoice. Read as
-        superuser: CS users have no accounting rights, and the facts are
-        only used to decide the results.
+        One set-based read whatever the number of accounts (the account, the
+        start of its active subscriptions, the due date of its oldest unpaid
+        posted invoice), then the names of their agencies and contractors.
+        Read as superuser: CS users have no accounting rights, and the facts
+        only decide the results.
         """
-        accounts = self.sudo().with_context(active_test=False)
-        accounts.fetch(["stage", "property_type", "agency_id", "contractor_id", "company_id"])
-        todays = {company: today or company._service_today() for company in accounts.company_id}
-        subscriptions = (
-            self.env["service.subscription"]
-            .sudo()
-            .search_fetch(
-                [("account_id", "in", accounts.ids), ("state", "=", "active")],
-                ["account_id", "date_start"],
+        if not self:
+            return {}
+        self.env.flush_all()
+        # a set-based read: the nightly run looks at every account, the ORM's
+        # record per row would cost more than the evaluation itself
+        self.env.cr.execute(
+            SQL(
+                """SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
+                          a.contractor_id,
+                          (SELECT array_agg(s.date_start) FROM service_subscription s
+                            WHERE s.account_id = a.id AND s.state = 'active'),
+                          (SELECT min(m.invoice_date_due)
+                             FROM account_move m
+                             JOIN service_billing_period p ON p.id = m.service_billing_period_id
+                            WHERE p.account_id = a.id AND m.move_type = 'out_invoice'
+                              AND m.state = 'posted'
+                              AND m.payment_state IN ('not_paid', 'partial'))
+                     FROM service_account a
+                    WHERE a.id = ANY(%s)""",
+                list(self.ids),
             )
         )
-        years = {}
-        for sub in subscriptions:
-            account = sub.account_id
-            year = billing_schedule.periods_started_by(sub.date_start, todays[account.company_id])
-            years[account.id] = max(years.get(account.id, 0), year) or None
-        oldest_due = {}
-        for period, due in (
-            self.env["account.move"]
-            .sudo()
-            ._read_group(
-                [
-                    ("service_billing_period_id.account_id", "in", accounts.ids),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    ("invoice_date_due", "!=", False),
-                ],
-                ["service_billing_period_id"],
-                ["invoice_date_due:min"],
-            )
-        ):
-            account_id = period.account_id.id
-            oldest_due[account_id] = min(due, oldest_due.get(account_id, due))
-        partners = (accounts.agency_id | accounts.contractor_id).with_context(active_test=False)
+        rows = self.env.cr.fetchall()
+        companies = self.env["res.company"].browse({row[1] for row in rows})
+        todays = {company.id: today or company._service_today() for company in companies}
+        partners = self.env["res.partner"].sudo().with_context(active_test=False)
+        partners = partners.browse({pid for row in rows for pid in row[4:6] if pid})
         names = dict(zip(partners.ids, partners.mapped("display_name"), strict=True))
-        facts = {}
-        for account in accounts:
-            due = oldest_due.get(account.id)
-            agency, contractor = account.agency_id.id, account.contractor_id.id
-            facts[account.id] = eligibility.Facts(
-                stage=account.stage,
-                subscription_year=years.get(account.id),
-                overdue_days=max((todays[account.company_id] - due).days, 0) if due else 0,
-                overdue_since=due or None,
-                property_type=account.property_type,
-                agency_id=agency or None,
-                agency_name=names.get(agency, ""),
-                contractor_id=contractor or None,
-                contractor_name=names.get(contractor, ""),
+        started_by, facts = {}, {}
+        for account_id, company_id, stage, ptype, agency, contractor, starts, due in rows:
+            company_today = todays[company_id]
+            year = 0
+            for start in starts or ():
+                key = (start, company_today)
+                if key not in started_by:  # start dates repeat: the billing rule once per date
+                    started_by[key] = billing_schedule.periods_started_by(*key)
+                year = max(year, started_by[key])
+            facts[account_id] = (
+                company_id,
+                eligibility.Facts(
+                    stage=stage,
+                    subscription_year=year or None,
+                    overdue_days=max((company_today - due).days, 0) if due else 0,
+                    overdue_since=due,
+                    property_type=ptype,
+                    agency_id=agency,
+                    agency_name=names.get(agency, ""),
+                    contractor_id=contractor,
+                    contractor_name=names.get(contractor, ""),
+                ),
             )
         return facts
 

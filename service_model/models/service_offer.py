@@ -309,12 +309,12 @@ class ServiceOffer(models.Model):
         labels = self._labels()
         translate = self._reason_translator()
         by_company = defaultdict(list)
-        for account in accounts:
-            by_company[account.company_id].append(account.id)
+        for account_id, (company_id, _facts) in facts.items():
+            by_company[company_id].append(account_id)
         verdicts = {}
         for offer in self:
             criteria = offer._criteria()
-            account_ids = by_company.get(offer.company_id, [])
+            account_ids = by_company.get(offer.company_id.id, [])
             matches, error = (
                 offer._domain_matches(accounts.browse(account_ids))
                 if criteria.has_domain and account_ids
@@ -327,11 +327,16 @@ class ServiceOffer(models.Model):
                 domain_error=error,
                 _=translate,
             )
+            # accounts with the same facts share one evaluation (and its texts)
+            seen = {}
             for account_id in account_ids:
-                account_facts = facts[account_id]
+                account_facts = facts[account_id][1]
                 if criteria.has_domain:
                     account_facts = account_facts._replace(domain_match=account_id in matches)
-                verdicts[(offer.id, account_id)] = (evaluator(account_facts), error)
+                evaluation = seen.get(account_facts)
+                if evaluation is None:
+                    evaluation = seen[account_facts] = evaluator(account_facts)
+                verdicts[(offer.id, account_id)] = (evaluation, error)
         return verdicts
 
     def _reason_translator(self):

@@ -119,13 +119,14 @@ class ServiceOfferResult(models.Model):
         to_create, updates, became_eligible = [], defaultdict(list), []
         names, texts = self._value_names(), {}
         for key, (evaluation, error) in verdicts.items():
-            # accounts share their checks (see eligibility.Evaluator): texts built once each
-            if evaluation.checks not in texts:
-                texts[evaluation.checks] = (
+            # accounts with the same facts share their evaluation: texts built once each
+            text = texts.get(id(evaluation))
+            if text is None:
+                text = texts[id(evaluation)] = (
                     "\n".join(check.reason for check in evaluation.checks if not check.passed),
                     self._values_text(evaluation, names),
                 )
-            reasons, values_seen = texts[evaluation.checks]
+            reasons, values_seen = text
             new = (evaluation.eligible, reasons, values_seen, bool(error))
             stored = existing.get(key)
             if not stored:
