@@ -1,7 +1,13 @@
+import hashlib
 from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+
+def _digest(text):
+    """The digest PostgreSQL's md5() gives for ``text``: stored texts are compared by it."""
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 class ServiceOfferResult(models.Model):
@@ -104,11 +110,11 @@ class ServiceOfferResult(models.Model):
         offer_ids = sorted({offer_id for offer_id, _account_id in verdicts})
         account_ids = sorted({account_id for _offer_id, account_id in verdicts})
         Result.flush_model()
-        # a set-based read of the stored verdicts: only tuples are needed to compare
+        # a set-based read of the stored verdicts, texts as digests: only compared here
         self.env.cr.execute(
             SQL(
-                """SELECT offer_id, account_id, id, eligible, COALESCE(reasons, ''),
-                          COALESCE(values_seen, ''), COALESCE(error, false)
+                """SELECT offer_id, account_id, id, eligible, md5(COALESCE(reasons, '')),
+                          md5(COALESCE(values_seen, '')), COALESCE(error, false)
                      FROM service_offer_result
                     WHERE offer_id = ANY(%s) AND account_id = ANY(%s)""",
                 offer_ids,
@@ -116,27 +122,36 @@ class ServiceOfferResult(models.Model):
             )
         )
         existing = {(row[0], row[1]): row[2:] for row in self.env.cr.fetchall()}
-        to_create, updates, became_eligible = [], defaultdict(list), []
+        to_create, changed, updates, became_eligible = [], [], defaultdict(list), []
         names, texts = self._value_names(), {}
         for key, (evaluation, error) in verdicts.items():
             # accounts with the same facts share their evaluation: texts built once each
             text = texts.get(id(evaluation))
             if text is None:
+                reasons = "\n".join(c.reason for c in evaluation.checks if not c.passed)
+                values_seen = self._values_text(evaluation, names)
                 text = texts[id(evaluation)] = (
-                    "\n".join(check.reason for check in evaluation.checks if not check.passed),
-                    self._values_text(evaluation, names),
+                    reasons,
+                    values_seen,
+                    _digest(reasons),
+                    _digest(values_seen),
                 )
-            reasons, values_seen = text
+            reasons, values_seen, reasons_digest, values_digest = text
             new = (evaluation.eligible, reasons, values_seen, bool(error))
             stored = existing.get(key)
             if not stored:
                 to_create.append(key + new)
-            elif stored[1:3] != new[:2]:
-                updates[(*new, True, stored[1], stored[2])].append(stored[0])
+            elif (stored[1], stored[2]) != (evaluation.eligible, reasons_digest):
+                changed.append((stored[0], new))
                 if evaluation.eligible and not stored[1]:
                     became_eligible.append(stored[0])
-            elif stored[1:] != new:
+            elif (stored[3], stored[4]) != (values_digest, bool(error)):
                 updates[(*new, False)].append(stored[0])
+        if changed:
+            previous = Result.browse([result_id for result_id, _new in changed])
+            previous.fetch(["eligible", "reasons"])
+            for result, (_result_id, new) in zip(previous, changed, strict=True):
+                updates[(*new, True, result.eligible, result.reasons or "")].append(result.id)
         # results sharing the same values are written together: few statements per batch
         for (eligible, reasons, values_seen, error, changed, *previous), ids in updates.items():
             vals = {
