@@ -437,7 +437,7 @@ class ServiceOffer(models.Model):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
                 self.env.invalidate_all()
         # the run's time for every result it did not need to rewrite
-        offers.write({"last_run_at": now})
+        offers.write({"last_run_at": now, "needs_evaluation": False})
         return done
 
     @api.model
