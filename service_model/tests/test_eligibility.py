@@ -185,33 +185,32 @@ class TestEligibility(ServiceModelCommon):
         ]
         cron = self.env.ref(CRON)
         for field, change in changes:
-            if True:  # pytest has no subTest: the field is in the messages
-                account = self._create_active_account(f"P-W-{field}", agency_id=self.agency.id)
-                self._settle()
+            account = self._create_active_account(f"P-W-{field}", agency_id=self.agency.id)
+            self._settle()
+            self.assertTrue(self._results(offer)[account].eligible)
+            before = {r: r.evaluated_at for r in offer.result_ids}
+            triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+            self.env.cr.precommit.clear()  # a new workflow transaction
+            with freeze_time("2026-03-10 12:05:00"):
+                change(account.with_user(self.cs_user))
+                # marked in the workflow's transaction; evaluation waits for the cron
+                self.assertEqual(
+                    self.env["service.account"].search([("offer_dirty", "=", True)]), account
+                )
                 self.assertTrue(self._results(offer)[account].eligible)
-                before = {r: r.evaluated_at for r in offer.result_ids}
-                triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
-                self.env.cr.precommit.clear()  # a new workflow transaction
-                with freeze_time("2026-03-10 12:05:00"):
-                    change(account.with_user(self.cs_user))
-                    # marked in the workflow's transaction; evaluation waits for the cron
-                    self.assertEqual(
-                        self.env["service.account"].search([("offer_dirty", "=", True)]), account
-                    )
-                    self.assertTrue(self._results(offer)[account].eligible)
-                    self.assertGreater(
-                        self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
-                        triggers,
-                    )
-                    self.assertEqual(self._run_marked(), 1)
-                result = self._results(offer)[account]
-                self.assertFalse(result.eligible)
-                self.assertTrue(result.changed)
-                self.assertTrue(result.previous_eligible)
-                self.assertTrue(result.reasons)
-                for other, evaluated_at in before.items():
-                    if other.account_id != account:
-                        self.assertEqual(other.evaluated_at, evaluated_at)
+                self.assertGreater(
+                    self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+                    triggers,
+                )
+                self.assertEqual(self._run_marked(), 1)
+            result = self._results(offer)[account]
+            self.assertFalse(result.eligible)
+            self.assertTrue(result.changed)
+            self.assertTrue(result.previous_eligible)
+            self.assertTrue(result.reasons)
+            for other, evaluated_at in before.items():
+                if other.account_id != account:
+                    self.assertEqual(other.evaluated_at, evaluated_at)
 
     def test_payment_state_marks_the_invoiced_account_only(self):
         offer = self._offer(stage_active=True, no_overdue_invoice=True)

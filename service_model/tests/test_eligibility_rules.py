@@ -1,9 +1,8 @@
 """The offer eligibility rules, without the database: each criterion passing and failing."""
 
 from datetime import date
-from unittest import TestCase
 
-from odoo.tests import tagged
+from odoo.tests import BaseCase, tagged
 
 from ..lib import eligibility as rules
 
@@ -12,7 +11,7 @@ STAGE_LABELS = {"draft": "Draft", "active": "Active", "suspended": "Suspended"}
 
 
 @tagged("post_install", "-at_install")
-class TestEligibilityRules(TestCase):
+class TestEligibilityRules(BaseCase):
     def test_period(self):
         self.assertTrue(rules.check_period(TODAY, None, None).passed)
         self.assertTrue(rules.check_period(TODAY, TODAY, TODAY).passed)
