@@ -33,6 +33,8 @@
         "views/service_subscription_views.xml",
         "views/service_import_views.xml",
         "wizard/service_import_wizard_views.xml",
+        "data/service_offer_cron_data.xml",
+        "views/service_offer_views.xml",
     ],
     "application": True,
     "installable": True,

@@ -18,3 +18,7 @@ from . import service_import_line
 from . import service_subscription
 from . import service_billing_period
 from . import account_move
+from . import service_offer
+from . import service_offer_result
+from . import service_account_offer
+from . import account_move_offer

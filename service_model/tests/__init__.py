@@ -9,3 +9,5 @@ from . import test_billing
 from . import test_import_parser
 from . import test_import
 from . import test_handoff
+from . import test_eligibility_rules
+from . import test_eligibility

@@ -1,0 +1,143 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..lib import billing_schedule, eligibility
+
+# Changes of these fields can change an account's offers: they mark it for re-evaluation.
+OFFER_WATCHED_FIELDS = ("stage", "agency_id", "contractor_id", "property_type")
+
+
+class ServiceAccount(models.Model):
+    """The offers of a service account: its results, and the marks that re-evaluate them.
+
+    A change of a watched field (:data:`OFFER_WATCHED_FIELDS`) or of the
+    payment state of one of its invoices marks the account (``offer_dirty``)
+    and wakes the re-evaluation cron, which runs after the commit: the
+    workflow never waits on eligibility and never fails because of it.
+    """
+
+    _inherit = "service.account"
+
+    offer_dirty = fields.Boolean(
+        string="Offers to Re-evaluate",
+        default=True,
+        copy=False,
+        index=True,
+        readonly=True,
+        help="Something that decides its offers changed since their last evaluation.",
+    )
+    offer_evaluated_at = fields.Datetime(
+        string="Offers Evaluated On",
+        readonly=True,
+        copy=False,
+        help="Start of the last re-evaluation of its offers after a change.",
+    )
+    offer_result_ids = fields.One2many(
+        "service.offer.result", "account_id", string="Offers", readonly=True
+    )
+    offer_eligible_count = fields.Integer(
+        compute="_compute_offer_eligible_count", string="Eligible Offers"
+    )
+
+    def _compute_offer_eligible_count(self):
+        counts = dict(
+            self.env["service.offer.result"]._read_group(
+                [("account_id", "in", self.ids), ("eligible", "=", True)],
+                ["account_id"],
+                ["__count"],
+            )
+        )
+        for account in self:
+            account.offer_eligible_count = counts.get(account, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        self.env["service.offer"]._trigger_evaluation()
+        return accounts
+
+    def write(self, vals):
+        if set(vals) & set(OFFER_WATCHED_FIELDS):
+            # marked in the same statement; evaluated by the cron after the commit
+            vals = dict(vals, offer_dirty=True)
+            self.env["service.offer"]._trigger_evaluation()
+        return super().write(vals)
+
+    def _mark_offer_dirty(self):
+        """Mark these accounts for re-evaluation after the transaction (any user may)."""
+        to_mark = self.sudo().filtered(lambda a: not a.offer_dirty)
+        if to_mark:
+            to_mark.write({"offer_dirty": True})
+        if self:
+            self.env["service.offer"]._trigger_evaluation()
+
+    def _offer_facts(self, today=None):
+        """What the offer criteria look at: ``{account id: (company id, eligibility.Facts)}``.
+
+        One set-based read whatever the number of accounts (the account, the
+        start of its active subscriptions, the due date of its oldest unpaid
+        posted invoice), then the names of their agencies and contractors.
+        Read as superuser: CS users have no accounting rights, and the facts
+        only decide the results.
+        """
+        if not self:
+            return {}
+        self.env.flush_all()
+        # a set-based read: the nightly run looks at every account, the ORM's
+        # record per row would cost more than the evaluation itself
+        self.env.cr.execute(
+            SQL(
+                """SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
+                          a.contractor_id,
+                          (SELECT array_agg(s.date_start) FROM service_subscription s
+                            WHERE s.account_id = a.id AND s.state = 'active'),
+                          (SELECT min(m.invoice_date_due)
+                             FROM account_move m
+                             JOIN service_billing_period p ON p.id = m.service_billing_period_id
+                            WHERE p.account_id = a.id AND m.move_type = 'out_invoice'
+                              AND m.state = 'posted'
+                              AND m.payment_state IN ('not_paid', 'partial'))
+                     FROM service_account a
+                    WHERE a.id = ANY(%s)""",
+                list(self.ids),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        companies = self.env["res.company"].browse({row[1] for row in rows})
+        todays = {company.id: today or company._service_today() for company in companies}
+        partners = self.env["res.partner"].sudo().with_context(active_test=False)
+        partners = partners.browse({pid for row in rows for pid in row[4:6] if pid})
+        names = dict(zip(partners.ids, partners.mapped("display_name"), strict=True))
+        started_by, facts = {}, {}
+        for account_id, company_id, stage, ptype, agency, contractor, starts, due in rows:
+            company_today = todays[company_id]
+            year = 0
+            for start in starts or ():
+                key = (start, company_today)
+                if key not in started_by:  # start dates repeat: the billing rule once per date
+                    started_by[key] = billing_schedule.periods_started_by(*key)
+                year = max(year, started_by[key])
+            facts[account_id] = (
+                company_id,
+                eligibility.Facts(
+                    stage=stage,
+                    subscription_year=year or None,
+                    overdue_days=max((company_today - due).days, 0) if due else 0,
+                    overdue_since=due,
+                    property_type=ptype,
+                    agency_id=agency,
+                    agency_name=names.get(agency, ""),
+                    contractor_id=contractor,
+                    contractor_name=names.get(contractor, ""),
+                ),
+            )
+        return facts
+
+    def action_view_offers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "service_model.service_offer_result_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {}
+        return action
