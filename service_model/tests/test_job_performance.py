@@ -68,6 +68,7 @@ class TestJobBatchQueries(ServiceModelCommon):
             self.cr.precommit.run()  # the chatter's tracking is written before the commit
             env.flush_all()
             counts[size] = self.cr.sql_log_count - before
-        per_batch = counts[200] - counts[100]
-        self.assertEqual(counts[300] - counts[200], per_batch, counts)
-        self.assertLessEqual(per_batch, 5, counts)
+        # a query per job would add 100 per step; the ORM's multi-row INSERTs
+        # (jobs, messages, followers, tracking values) add a handful
+        for smaller, larger in ((100, 200), (200, 300)):
+            self.assertLessEqual(counts[larger] - counts[smaller], 5, counts)
