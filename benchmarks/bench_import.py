@@ -21,8 +21,10 @@ set during the run) for both, and the ratio.
 """
 
 import argparse
+import cProfile
 import csv
 import io
+import pstats
 import sys
 from datetime import timedelta
 
@@ -138,11 +140,28 @@ def our_import(env, contractor_id, data):
     return {"created": record.created_count, "rejected": record.rejected_count, "jobs": jobs}
 
 
+def profiled(function, label):
+    """``function`` run under cProfile, its top functions by cumulative time printed."""
+
+    def run(env, *args):
+        profile = cProfile.Profile()
+        result = profile.runcall(function, env, *args)
+        print(f"--- profile: {label} (top 25 by cumulative time)", flush=True)
+        pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+        sys.stdout.flush()
+        return result
+
+    return run
+
+
 def main():
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--odoo-config", required=True)
     arguments.add_argument("--rows", type=int, default=50000)
     arguments.add_argument("--keep-db", action="store_true")
+    arguments.add_argument(
+        "--profile", action="store_true", help="print each side's top functions (slower runs)"
+    )
     options = arguments.parse_args()
 
     modules = ["service_model", "base_import"]
@@ -153,8 +172,12 @@ def main():
             cr.commit()
         print(f"{options.rows} accounts, file of {len(data) / 1024:.0f} KB", flush=True)
 
-        native, native_s, native_mb = benchlib.run_forked(DB, native_import, data)
-        ours, ours_s, ours_mb = benchlib.run_forked(DB, our_import, contractor_id, data)
+        native_run, our_run = native_import, our_import
+        if options.profile:
+            native_run = profiled(native_import, "native base_import")
+            our_run = profiled(our_import, "service.import")
+        native, native_s, native_mb = benchlib.run_forked(DB, native_run, data)
+        ours, ours_s, ours_mb = benchlib.run_forked(DB, our_run, contractor_id, data)
         if ours["created"] != options.rows or ours["jobs"] != options.rows:
             raise RuntimeError(f"our import did not create every job: {ours}")
         rows = options.rows

@@ -2,6 +2,7 @@ from . import res_company
 from . import res_config_settings
 from . import service_glossary_mixin
 from . import service_handoff_mixin
+from . import service_batch_tracking_mixin
 from . import service_glossary_term
 from . import service_checklist_template
 from . import res_partner

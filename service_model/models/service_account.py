@@ -79,6 +79,7 @@ class ServiceAccount(models.Model):
     _name = "service.account"
     _description = "Service Account"
     _inherit = [
+        "service.batch.tracking.mixin",
         "mail.thread",
         "mail.activity.mixin",
         "service.glossary.mixin",

@@ -43,7 +43,12 @@ class ServiceJob(models.Model):
 
     _name = "service.job"
     _description = "Service Job"
-    _inherit = ["mail.thread", "mail.activity.mixin", "service.glossary.mixin"]
+    _inherit = [
+        "service.batch.tracking.mixin",
+        "mail.thread",
+        "mail.activity.mixin",
+        "service.glossary.mixin",
+    ]
     _order = "due_date, id"
     _check_company_auto = True
     _rec_names_search = ["account_id.property_reference", "account_id.name"]
@@ -212,7 +217,10 @@ class ServiceJob(models.Model):
                     "is_auto_accepted": auto,
                 }
             )
-        jobs = self.with_context(**{ENGINE_WRITE: True}).create(vals_list).with_env(self.env)
+        # the system creates them: whoever triggered it (an import, a completion)
+        # is not made a follower of every job
+        creating = self.with_context(**{ENGINE_WRITE: True}, mail_create_nosubscribe=True)
+        jobs = creating.create(vals_list).with_env(self.env)
         # hand-offs, from the values just created (no need to read the jobs back)
         jobs.filtered(lambda job: job.is_overdue_at_creation)._hand_off_overdue()
         jobs.filtered(

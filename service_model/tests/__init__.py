@@ -9,5 +9,6 @@ from . import test_billing
 from . import test_import_parser
 from . import test_import
 from . import test_handoff
+from . import test_tracking
 from . import test_eligibility_rules
 from . import test_eligibility
