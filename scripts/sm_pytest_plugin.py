@@ -64,6 +64,11 @@ def odoo_http_server(request, load_registry):
     from odoo import http
     from odoo.service import server
 
+    # Read every addon's manifest once, here, before the browser's parallel
+    # requests do: parsing them in several threads at once can fail in
+    # CPython 3.11 ("AST constructor recursion depth mismatch"), and the
+    # web client then dies on a 500 page at start.
+    assert http.root.statics is not None
     threaded = server.ThreadedServer(http.root)
     threaded.http_spawn()
     server.server = threaded  # HttpCase reads the port from it

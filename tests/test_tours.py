@@ -99,3 +99,19 @@ class TestTours(HttpCase):
         self.assertEqual(failed.state, "active")
         self.assertEqual(failed.amount, 180.0)
         self.assertEqual(failed.billing_period_ids[0].state, "posted")
+
+    def test_offer_stories(self):
+        admin = new_test_user(
+            self.env, login="tour_admin", groups="service_model.group_service_admin"
+        )
+        house = self._serviced_account("TOUR-OFF-1", 120.0)
+        flat = self._serviced_account("TOUR-OFF-2", 120.0)
+        flat.property_type = "flat"
+        self.start_tour("/odoo", "service_model_offer_admin_tour", login=admin.login)
+        offer = self.env["service.offer"].search([("name", "=", "Tour House Offer")])
+        self.assertTrue(offer.stage_active and offer.property_type_house)
+        # the nightly run (the re-evaluation cron gives the same verdicts)
+        offer._evaluate_all(commit=False)
+        results = offer.result_ids.filtered(lambda r: r.account_id in house | flat)
+        self.assertEqual(results.filtered("eligible").account_id, house)
+        self.start_tour("/odoo", "service_model_offer_cs_tour", login=self.cs_user.login)
