@@ -1,0 +1,349 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.fields import Command
+
+from ..lib import suppression
+
+_logger = logging.getLogger(__name__)
+
+OPEN_JOB_STATES = ("pending", "accepted", "in_progress")
+DUE_SOON_DAYS = 7
+CRON_BATCH = 500
+
+
+class ServiceCommDispatcher(models.AbstractModel):
+    """Sends the events of the workflow through the matrix and the suppression rules.
+
+    :meth:`_dispatch` is the entry point other code (automated actions, crons,
+    the server action "Send through the communication matrix") calls: it
+    gathers the facts in batches, lets :func:`..lib.suppression.evaluate`
+    decide, logs every decision and queues the messages. A decision already
+    logged for the same event, record, stakeholder, recipient, channel and
+    occurrence is never taken again.
+    """
+
+    _name = "service.comm.dispatcher"
+    _description = "Communication Dispatcher"
+
+    @api.model
+    def _dispatch(self, event, records, occurrence_keys=None):
+        """Decide and queue ``event`` for ``records``; return the new decisions.
+
+        :param occurrence_keys: ``{record id: key}`` telling occurrences of one
+            event on one record apart (e.g. the due date of a due-soon reminder)
+        """
+        records = records.sudo().exists()
+        rules = self.env["service.comm.rule"].sudo().search([("event", "=", event)])
+        rules = rules.filtered(lambda rule: rule._channels())
+        if not records or not rules:
+            return self.env["service.comm.decision"]
+        occurrence_keys = occurrence_keys or {}
+        suppressions = self.env["service.comm.suppression"].sudo().search([])
+        suppression_by_code = {rule.code: rule for rule in suppressions}
+        order = tuple(suppressions.mapped("code"))
+        now = fields.Datetime.now()
+        taken = self._taken_keys(event, records)
+        last_sent = self._last_sent(event, records, now)
+        targets = {
+            record: {rule: self._stakeholder_partner(record, rule.stakeholder) for rule in rules}
+            for record in records
+        }
+        partners = self.env["res.partner"].union(
+            *(partner for by_rule in targets.values() for partner in by_rule.values())
+        )
+        recipients = self._recipients(partners | self._accounts(records).agency_id)
+        settings_by_company = {company: self._settings(company) for company in records.company_id}
+        vals_list = []
+        for record in records:
+            account = self._accounts(record)
+            facts = self._facts(record, account, recipients)
+            occurrence = occurrence_keys.get(record.id, "")
+            for rule, partner in targets[record].items():
+                recipient = recipients.get(partner, suppression.Recipient(key=False))
+                for decision in suppression.evaluate(
+                    event,
+                    rule.stakeholder,
+                    rule._channels(),
+                    recipient,
+                    facts,
+                    settings_by_company[record.company_id],
+                    rules=order,
+                    last_sent=last_sent.get(record.id),
+                    now=now,
+                ):
+                    decision = self._check_recipient_and_template(decision, partner, rule, record)
+                    key = (
+                        record.id,
+                        rule.stakeholder,
+                        decision.recipient.key or False,
+                        decision.channel,
+                        occurrence,
+                    )
+                    if key in taken:
+                        continue
+                    taken.add(key)
+                    vals_list.append(
+                        {
+                            "event": event,
+                            "res_model": record._name,
+                            "res_id": record.id,
+                            "occurrence_key": occurrence,
+                            "account_id": account.id,
+                            "company_id": record.company_id.id,
+                            "stakeholder": rule.stakeholder,
+                            "recipient_id": decision.recipient.key or False,
+                            "redirected_from_id": decision.params.get("redirected_from", False),
+                            "channel": decision.channel,
+                            "rule_id": rule.id,
+                            "suppression_id": suppression_by_code.get(decision.rule_code, False)
+                            and suppression_by_code[decision.rule_code].id,
+                            "outcome": decision.outcome,
+                            "reason_code": decision.reason_code,
+                            "reason": self._reason_sentence(decision),
+                            "scheduled_at": decision.scheduled_at,
+                        }
+                    )
+        # the rows first: their unique key stops a concurrent run before it queues anything
+        decisions = self.env["service.comm.decision"].sudo().create(vals_list)
+        self._queue_messages(decisions.filtered(lambda d: d.outcome == suppression.SEND))
+        return decisions
+
+    # -- facts, in batches --------------------------------------------------------------
+
+    @api.model
+    def _accounts(self, records):
+        if records._name == "service.account":
+            return records
+        if "account_id" in records._fields:
+            return records.account_id
+        return self.env["service.account"]
+
+    @api.model
+    def _stakeholder_partner(self, record, stakeholder):
+        account = self._accounts(record)
+        if stakeholder == "end_user":
+            return account.end_user_id
+        if stakeholder == "agency":
+            return account.agency_id
+        if stakeholder == "contractor":
+            if "contractor_id" in record._fields and record.contractor_id:
+                return record.contractor_id
+            return account.contractor_id
+        if stakeholder == "cs":
+            return account.cs_user_id.partner_id
+        return record.company_id.service_finance_user_id.partner_id
+
+    @api.model
+    def _recipients(self, partners):
+        """``{partner: Recipient}`` with E.164 numbers and blacklist flags."""
+        emails = set(partners.mapped("email_normalized")) - {False}
+        email_blacklist = set(
+            self.env["mail.blacklist"]
+            .sudo()
+            .search([("email", "in", list(emails))])
+            .mapped("email")
+        )
+        numbers = {}
+        for partner in partners:
+            country = partner.country_id or partner.company_id.country_id or self.env.company.country_id
+            raw = partner.mobile or partner.phone
+            numbers[partner] = raw and partner._phone_format(number=raw, country=country) or ""
+        phone_blacklist = set(
+            self.env["phone.blacklist"]
+            .sudo()
+            .search([("number", "in", [n for n in numbers.values() if n])])
+            .mapped("number")
+        )
+        return {
+            partner: suppression.Recipient(
+                key=partner.id,
+                email=partner.email_normalized or "",
+                phone=numbers[partner],
+                tz=partner.tz or "",
+                do_not_contact=partner.comm_do_not_contact,
+                email_blacklisted=partner.email_normalized in email_blacklist,
+                phone_blacklisted=numbers[partner] in phone_blacklist,
+            )
+            for partner in partners
+        }
+
+    @api.model
+    def _facts(self, record, account, recipients):
+        return suppression.Facts(
+            account_stage=account.stage or "",
+            account_do_not_contact=account.comm_do_not_contact,
+            agency_managed=account.comm_via_agency,
+            agency=recipients.get(account.agency_id),
+            job_auto_accepted=record._name == "service.job" and record.is_auto_accepted,
+        )
+
+    @api.model
+    def _settings(self, company):
+        calendar = company.service_calendar_id or company.resource_calendar_id
+        return suppression.Settings(
+            email_enabled=company.service_comm_email_enabled,
+            sms_enabled=company.service_comm_sms_enabled,
+            quiet_start=company.service_comm_quiet_start,
+            quiet_end=company.service_comm_quiet_end,
+            tz=calendar.tz or "UTC",
+            duplicate_window_hours=company.service_comm_duplicate_window_hours,
+        )
+
+    @api.model
+    def _taken_keys(self, event, records):
+        rows = (
+            self.env["service.comm.decision"]
+            .sudo()
+            .search_fetch(
+                [("event", "=", event), ("res_model", "=", records._name), ("res_id", "in", records.ids)],
+                ["res_id", "stakeholder", "recipient_id", "channel", "occurrence_key"],
+            )
+        )
+        return {
+            (row.res_id, row.stakeholder, row.recipient_id.id, row.channel, row.occurrence_key or "")
+            for row in rows
+        }
+
+    @api.model
+    def _last_sent(self, event, records, now):
+        """``{record id: {(partner id, channel): last send}}`` within the widest window."""
+        hours = max(records.company_id.mapped("service_comm_duplicate_window_hours") or [0])
+        groups = (
+            self.env["service.comm.decision"]
+            .sudo()
+            ._read_group(
+                [
+                    ("event", "=", event),
+                    ("res_model", "=", records._name),
+                    ("res_id", "in", records.ids),
+                    ("outcome", "in", (suppression.SEND, suppression.DEFER)),
+                    ("create_date", ">=", now - timedelta(hours=hours)),
+                ],
+                ["res_id", "recipient_id", "channel"],
+                ["create_date:max"],
+            )
+        )
+        last_sent = {}
+        for res_id, partner, channel, sent_at in groups:
+            last_sent.setdefault(res_id, {})[(partner.id, channel)] = sent_at
+        return last_sent
+
+    @api.model
+    def _check_recipient_and_template(self, decision, partner, rule, record):
+        """Silences the rules cannot see: no partner at all, no template for the record."""
+        if decision.outcome not in (suppression.SEND, suppression.DEFER):
+            return decision
+        if not partner:
+            return decision.__class__(
+                **{**decision.__dict__, "outcome": suppression.SUPPRESS, "reason_code": "no_recipient"}
+            )
+        template = rule.mail_template_id if decision.channel == suppression.EMAIL else rule.sms_template_id
+        if template.model != record._name:
+            return decision.__class__(
+                **{**decision.__dict__, "outcome": suppression.SUPPRESS, "reason_code": "no_template"}
+            )
+        return decision
+
+    @api.model
+    def _reason_sentence(self, decision):
+        _ = self.env._
+        sentences = {
+            "": _("All rules passed."),
+            "channel_off": _("This channel is switched off in Settings."),
+            "account_do_not_contact": _("The service account is marked do-not-contact."),
+            "partner_do_not_contact": _("The recipient is marked do-not-contact."),
+            "account_not_live": _("No message reaches the end user before the account is active."),
+            "auto_accepted": _("The job was accepted automatically, not by the contractor."),
+            "no_email": _("The recipient has no usable email address."),
+            "no_contact": _("The recipient has neither a usable phone number nor an email address."),
+            "no_phone_email_sent": _("No usable phone number; the email of this event reaches them."),
+            "no_phone_fallback": _("No usable phone number: sent by email instead."),
+            "email_blacklisted": _("The email address opted out of marketing messages."),
+            "phone_blacklisted": _("The phone number opted out of marketing messages."),
+            "duplicate": _("The same message went to this recipient on this channel recently."),
+            "quiet_hours": _("Quiet hours for the recipient: held until they end."),
+            "no_recipient": _("The account has no one in this role."),
+            "no_template": _("The matrix has no template for this channel and event."),
+        }
+        sentence = sentences.get(decision.reason_code, decision.reason_code)
+        if decision.params.get("redirected_from"):
+            sentence = _("%(sentence)s Sent to the agency for the end user.", sentence=sentence)
+        if decision.params.get("fallback"):
+            sentence = _("%(sentence)s Instead of an SMS.", sentence=sentence)
+        return sentence
+
+    # -- queueing ----------------------------------------------------------------------
+
+    @api.model
+    def _queue_messages(self, decisions):
+        """Queue one mail.mail or sms.sms per decision to send; never send here."""
+        labels = dict(self.env["service.comm.rule"]._fields["event"]._description_selection(self.env))
+        for decision in decisions:
+            rule = decision.rule_id
+            if decision.channel == suppression.EMAIL:
+                template = rule.mail_template_id.with_context(comm_event=labels[decision.event])
+                mail_id = template.send_mail(
+                    decision.res_id,
+                    force_send=False,
+                    email_values={
+                        "recipient_ids": [Command.set(decision.recipient_id.ids)],
+                        "email_to": False,
+                        "email_cc": False,
+                    },
+                )
+                decision.mail_id = mail_id
+            else:
+                decision.sms_id = self._create_sms(decision)
+
+    @api.model
+    def _create_sms(self, decision):
+        template = decision.rule_id.sms_template_id
+        body = template._render_field("body", [decision.res_id])[decision.res_id]
+        recipient = self._recipients(decision.recipient_id)[decision.recipient_id]
+        return self.env["sms.sms"].sudo().create(
+            {"number": recipient.phone, "body": body, "partner_id": decision.recipient_id.id}
+        )
+
+    # -- time-based events -------------------------------------------------------------
+
+    @api.model
+    def _cron_dispatch_job_reminders(self):
+        self._dispatch_job_reminders()
+
+    @api.model
+    def _dispatch_job_reminders(self):
+        """Due-soon and overdue reminders of every open job, once per due date."""
+        Job = self.env["service.job"].sudo()
+        for company in self.env["res.company"].sudo().search([]):
+            today = company._service_today()
+            for event, domain in (
+                ("job_due_soon", [("due_date", ">=", today), ("due_date", "<=", today + timedelta(days=DUE_SOON_DAYS))]),
+                ("job_overdue", [("due_date", "<", today)]),
+            ):
+                jobs = Job.search(
+                    [("company_id", "=", company.id), ("state", "in", OPEN_JOB_STATES), *domain]
+                )
+                for start in range(0, len(jobs), CRON_BATCH):
+                    batch = jobs[start : start + CRON_BATCH]
+                    self._dispatch(
+                        event, batch, {job.id: fields.Date.to_string(job.due_date) for job in batch}
+                    )
+
+    @api.model
+    def _cron_send_deferred(self):
+        """Queue the SMS held for quiet hours whose time has come."""
+        due = (
+            self.env["service.comm.decision"]
+            .sudo()
+            .search(
+                [
+                    ("outcome", "=", suppression.DEFER),
+                    ("sms_id", "=", False),
+                    ("scheduled_at", "<=", fields.Datetime.now()),
+                ]
+            )
+        )
+        for decision in due:
+            decision.sms_id = self._create_sms(decision)
