@@ -127,17 +127,17 @@ def evaluate(
     recipient,
     facts,
     settings,
+    now,
     rules=RULE_ORDER,
     last_sent=None,
-    now=None,
 ):
     """Decide each channel of one (event, stakeholder) for one recipient.
 
     :param channels: the matrix's channels for this event and stakeholder
+    :param now: naive UTC datetime
     :param rules: the active rule codes, in evaluation order
     :param last_sent: ``{(recipient key, channel): naive UTC datetime}`` of the
         last message of this event for this record
-    :param now: naive UTC datetime
     :return: a list of :class:`Decision`, one per channel (a fallback adds the
         decision of the channel it falls back to)
     """
@@ -147,7 +147,7 @@ def evaluate(
         "settings": settings,
         "channels": tuple(channels),
         "last_sent": last_sent or {},
-        "now": now or datetime.utcnow(),
+        "now": now,
     }
     decisions = []
     pending = [_Draft(stakeholder, recipient, channel, {}) for channel in channels]

@@ -8,9 +8,15 @@ class ResConfigSettings(models.TransientModel):
     service_comm_email_enabled = fields.Boolean(
         related="company_id.service_comm_email_enabled", readonly=False
     )
-    service_comm_sms_enabled = fields.Boolean(related="company_id.service_comm_sms_enabled", readonly=False)
-    service_comm_quiet_start = fields.Float(related="company_id.service_comm_quiet_start", readonly=False)
-    service_comm_quiet_end = fields.Float(related="company_id.service_comm_quiet_end", readonly=False)
+    service_comm_sms_enabled = fields.Boolean(
+        related="company_id.service_comm_sms_enabled", readonly=False
+    )
+    service_comm_quiet_start = fields.Float(
+        related="company_id.service_comm_quiet_start", readonly=False
+    )
+    service_comm_quiet_end = fields.Float(
+        related="company_id.service_comm_quiet_end", readonly=False
+    )
     service_comm_duplicate_window_hours = fields.Integer(
         related="company_id.service_comm_duplicate_window_hours", readonly=False
     )

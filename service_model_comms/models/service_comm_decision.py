@@ -21,8 +21,11 @@ class ServiceCommDecision(models.Model):
 
     _name = "service.comm.decision"
     _description = "Communication Decision"
-    _order = "id desc"
+    _order = "decided_at desc, id desc"
 
+    decided_at = fields.Datetime(
+        string="Decided On", required=True, readonly=True, default=fields.Datetime.now
+    )
     event = fields.Selection(EVENTS, required=True, readonly=True, index=True)
     res_model = fields.Char(string="Model", required=True, readonly=True)
     res_id = fields.Many2oneReference(
@@ -38,13 +41,14 @@ class ServiceCommDecision(models.Model):
     stakeholder = fields.Selection(STAKEHOLDERS, required=True, readonly=True)
     recipient_id = fields.Many2one("res.partner", string="Recipient", readonly=True, index=True)
     redirected_from_id = fields.Many2one(
-        "res.partner", string="Instead Of", readonly=True, help="The end user the agency stands for."
+        "res.partner",
+        string="Instead Of",
+        readonly=True,
+        help="The end user the agency stands for.",
     )
     channel = fields.Selection(CHANNELS, required=True, readonly=True)
     rule_id = fields.Many2one("service.comm.rule", string="Matrix Rule", readonly=True)
-    suppression_id = fields.Many2one(
-        "service.comm.suppression", string="Decided By", readonly=True
-    )
+    suppression_id = fields.Many2one("service.comm.suppression", string="Decided By", readonly=True)
     outcome = fields.Selection(OUTCOMES, string="Decision", required=True, readonly=True)
     reason_code = fields.Char(readonly=True, index=True)
     reason = fields.Char(readonly=True)

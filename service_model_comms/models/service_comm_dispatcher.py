@@ -69,9 +69,9 @@ class ServiceCommDispatcher(models.AbstractModel):
                     recipient,
                     facts,
                     settings_by_company[record.company_id],
+                    now,
                     rules=order,
                     last_sent=last_sent.get(record.id),
-                    now=now,
                 ):
                     decision = self._check_recipient_and_template(decision, partner, rule, record)
                     key = (
@@ -103,6 +103,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                             "reason_code": decision.reason_code,
                             "reason": self._reason_sentence(decision),
                             "scheduled_at": decision.scheduled_at,
+                            "decided_at": now,
                         }
                     )
         # the rows first: their unique key stops a concurrent run before it queues anything
@@ -147,9 +148,11 @@ class ServiceCommDispatcher(models.AbstractModel):
         )
         numbers = {}
         for partner in partners:
-            country = partner.country_id or partner.company_id.country_id or self.env.company.country_id
+            country = (
+                partner.country_id or partner.company_id.country_id or self.env.company.country_id
+            )
             raw = partner.mobile or partner.phone
-            numbers[partner] = raw and partner._phone_format(number=raw, country=country) or ""
+            numbers[partner] = (raw and partner._phone_format(number=raw, country=country)) or ""
         phone_blacklist = set(
             self.env["phone.blacklist"]
             .sudo()
@@ -197,12 +200,22 @@ class ServiceCommDispatcher(models.AbstractModel):
             self.env["service.comm.decision"]
             .sudo()
             .search_fetch(
-                [("event", "=", event), ("res_model", "=", records._name), ("res_id", "in", records.ids)],
+                [
+                    ("event", "=", event),
+                    ("res_model", "=", records._name),
+                    ("res_id", "in", records.ids),
+                ],
                 ["res_id", "stakeholder", "recipient_id", "channel", "occurrence_key"],
             )
         )
         return {
-            (row.res_id, row.stakeholder, row.recipient_id.id, row.channel, row.occurrence_key or "")
+            (
+                row.res_id,
+                row.stakeholder,
+                row.recipient_id.id,
+                row.channel,
+                row.occurrence_key or "",
+            )
             for row in rows
         }
 
@@ -219,10 +232,10 @@ class ServiceCommDispatcher(models.AbstractModel):
                     ("res_model", "=", records._name),
                     ("res_id", "in", records.ids),
                     ("outcome", "in", (suppression.SEND, suppression.DEFER)),
-                    ("create_date", ">=", now - timedelta(hours=hours)),
+                    ("decided_at", ">=", now - timedelta(hours=hours)),
                 ],
                 ["res_id", "recipient_id", "channel"],
-                ["create_date:max"],
+                ["decided_at:max"],
             )
         )
         last_sent = {}
@@ -237,12 +250,22 @@ class ServiceCommDispatcher(models.AbstractModel):
             return decision
         if not partner:
             return decision.__class__(
-                **{**decision.__dict__, "outcome": suppression.SUPPRESS, "reason_code": "no_recipient"}
+                **{
+                    **decision.__dict__,
+                    "outcome": suppression.SUPPRESS,
+                    "reason_code": "no_recipient",
+                }
             )
-        template = rule.mail_template_id if decision.channel == suppression.EMAIL else rule.sms_template_id
+        template = (
+            rule.mail_template_id if decision.channel == suppression.EMAIL else rule.sms_template_id
+        )
         if template.model != record._name:
             return decision.__class__(
-                **{**decision.__dict__, "outcome": suppression.SUPPRESS, "reason_code": "no_template"}
+                **{
+                    **decision.__dict__,
+                    "outcome": suppression.SUPPRESS,
+                    "reason_code": "no_template",
+                }
             )
         return decision
 
@@ -257,8 +280,12 @@ class ServiceCommDispatcher(models.AbstractModel):
             "account_not_live": _("No message reaches the end user before the account is active."),
             "auto_accepted": _("The job was accepted automatically, not by the contractor."),
             "no_email": _("The recipient has no usable email address."),
-            "no_contact": _("The recipient has neither a usable phone number nor an email address."),
-            "no_phone_email_sent": _("No usable phone number; the email of this event reaches them."),
+            "no_contact": _(
+                "The recipient has neither a usable phone number nor an email address."
+            ),
+            "no_phone_email_sent": _(
+                "No usable phone number; the email of this event reaches them."
+            ),
             "no_phone_fallback": _("No usable phone number: sent by email instead."),
             "email_blacklisted": _("The email address opted out of marketing messages."),
             "phone_blacklisted": _("The phone number opted out of marketing messages."),
@@ -279,7 +306,9 @@ class ServiceCommDispatcher(models.AbstractModel):
     @api.model
     def _queue_messages(self, decisions):
         """Queue one mail.mail or sms.sms per decision to send; never send here."""
-        labels = dict(self.env["service.comm.rule"]._fields["event"]._description_selection(self.env))
+        labels = dict(
+            self.env["service.comm.rule"]._fields["event"]._description_selection(self.env)
+        )
         for decision in decisions:
             rule = decision.rule_id
             if decision.channel == suppression.EMAIL:
@@ -302,8 +331,12 @@ class ServiceCommDispatcher(models.AbstractModel):
         template = decision.rule_id.sms_template_id
         body = template._render_field("body", [decision.res_id])[decision.res_id]
         recipient = self._recipients(decision.recipient_id)[decision.recipient_id]
-        return self.env["sms.sms"].sudo().create(
-            {"number": recipient.phone, "body": body, "partner_id": decision.recipient_id.id}
+        return (
+            self.env["sms.sms"]
+            .sudo()
+            .create(
+                {"number": recipient.phone, "body": body, "partner_id": decision.recipient_id.id}
+            )
         )
 
     # -- time-based events -------------------------------------------------------------
@@ -319,7 +352,13 @@ class ServiceCommDispatcher(models.AbstractModel):
         for company in self.env["res.company"].sudo().search([]):
             today = company._service_today()
             for event, domain in (
-                ("job_due_soon", [("due_date", ">=", today), ("due_date", "<=", today + timedelta(days=DUE_SOON_DAYS))]),
+                (
+                    "job_due_soon",
+                    [
+                        ("due_date", ">=", today),
+                        ("due_date", "<=", today + timedelta(days=DUE_SOON_DAYS)),
+                    ],
+                ),
                 ("job_overdue", [("due_date", "<", today)]),
             ):
                 jobs = Job.search(

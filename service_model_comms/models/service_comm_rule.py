@@ -73,6 +73,9 @@ class ServiceCommRule(models.Model):
         self.ensure_one()
         return tuple(
             channel
-            for channel, on in ((suppression.EMAIL, self.send_email), (suppression.SMS, self.send_sms))
+            for channel, on in (
+                (suppression.EMAIL, self.send_email),
+                (suppression.SMS, self.send_sms),
+            )
             if on
         )

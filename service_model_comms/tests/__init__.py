@@ -1,1 +1,1 @@
-from . import test_suppression_rules
+from . import test_comms, test_suppression_rules

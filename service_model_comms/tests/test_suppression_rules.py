@@ -9,7 +9,13 @@ from datetime import datetime
 from odoo.addons.service_model_comms.lib import suppression as sup
 from odoo.tests import BaseCase, tagged
 
-NOW = datetime(2026, 3, 10, 12, 0)  # naive UTC, a Tuesday noon
+
+def at(text):
+    """A naive UTC datetime, as Odoo stores them."""
+    return datetime.fromisoformat(text)
+
+
+NOW = at("2026-03-10 12:00")  # a Tuesday noon
 ADA = sup.Recipient(key=1, email="ada@owner.example", phone="+447700900001", tz="Europe/London")
 AGENCY = sup.Recipient(key=2, email="desk@harbour.example", phone="+447700900002")
 LIVE = sup.Facts(account_stage="active")
@@ -132,12 +138,14 @@ class TestSuppressionRules(BaseCase):
 
     def test_duplicate_within_the_window_only(self):
         settings = sup.Settings(duplicate_window_hours=24)
-        recent = {(1, "email"): datetime(2026, 3, 9, 13, 0)}  # 23 hours ago
+        recent = {(1, "email"): at("2026-03-09 13:00")}  # 23 hours ago
         (decision,) = decide(settings=settings, last_sent=recent)
         self.assertEqual((decision.outcome, decision.reason_code), ("suppress", "duplicate"))
-        older = {(1, "email"): datetime(2026, 3, 9, 11, 0)}  # 25 hours ago
-        self.assertEqual(summary(decide(settings=settings, last_sent=older)), [("email", "send", "")])
-        other_channel = {(1, "sms"): datetime(2026, 3, 10, 11, 0)}
+        older = {(1, "email"): at("2026-03-09 11:00")}  # 25 hours ago
+        self.assertEqual(
+            summary(decide(settings=settings, last_sent=older)), [("email", "send", "")]
+        )
+        other_channel = {(1, "sms"): at("2026-03-10 11:00")}
         self.assertEqual(summary(decide(last_sent=other_channel)), [("email", "send", "")])
 
     def test_rules_run_in_the_given_order_and_only_active_ones(self):
@@ -157,47 +165,49 @@ class TestQuietHours(BaseCase):
     settings = sup.Settings(quiet_start=21.0, quiet_end=8.0, tz="Europe/London")
 
     def sms_at(self, now, recipient=ADA):
-        (decision,) = decide(channels=("sms",), recipient=recipient, settings=self.settings, now=now)
+        (decision,) = decide(
+            channels=("sms",), recipient=recipient, settings=self.settings, now=now
+        )
         return decision
 
     def test_outside_quiet_hours_sends(self):
-        self.assertEqual(self.sms_at(datetime(2026, 1, 14, 12, 0)).outcome, "send")
+        self.assertEqual(self.sms_at(at("2026-01-14 12:00")).outcome, "send")
 
     def test_evening_defers_to_next_morning_across_midnight(self):
-        decision = self.sms_at(datetime(2026, 1, 14, 22, 30))  # 22:30 GMT
+        decision = self.sms_at(at("2026-01-14 22:30"))  # 22:30 GMT
         self.assertEqual((decision.outcome, decision.reason_code), ("defer", "quiet_hours"))
-        self.assertEqual(decision.scheduled_at, datetime(2026, 1, 15, 8, 0))
+        self.assertEqual(decision.scheduled_at, at("2026-01-15 08:00"))
 
     def test_early_morning_defers_to_the_same_morning(self):
-        decision = self.sms_at(datetime(2026, 1, 15, 5, 0))
-        self.assertEqual(decision.scheduled_at, datetime(2026, 1, 15, 8, 0))
+        decision = self.sms_at(at("2026-01-15 05:00"))
+        self.assertEqual(decision.scheduled_at, at("2026-01-15 08:00"))
 
     def test_email_is_never_deferred(self):
-        (decision,) = decide(settings=self.settings, now=datetime(2026, 1, 14, 22, 30))
+        (decision,) = decide(settings=self.settings, now=at("2026-01-14 22:30"))
         self.assertEqual(decision.outcome, "send")
 
     def test_spring_forward_night_ends_an_hour_earlier_in_utc(self):
         # clocks go forward on 29 March 2026 at 01:00 UTC: 08:00 BST is 07:00 UTC
-        decision = self.sms_at(datetime(2026, 3, 28, 23, 0))
-        self.assertEqual(decision.scheduled_at, datetime(2026, 3, 29, 7, 0))
+        decision = self.sms_at(at("2026-03-28 23:00"))
+        self.assertEqual(decision.scheduled_at, at("2026-03-29 07:00"))
 
     def test_autumn_back_night_ends_at_eight_gmt(self):
         # clocks go back on 25 October 2026 at 01:00 UTC: 22:00 BST is 21:00 UTC
-        decision = self.sms_at(datetime(2026, 10, 24, 21, 0))
-        self.assertEqual(decision.scheduled_at, datetime(2026, 10, 25, 8, 0))
+        decision = self.sms_at(at("2026-10-24 21:00"))
+        self.assertEqual(decision.scheduled_at, at("2026-10-25 08:00"))
 
     def test_recipient_timezone_first_then_the_company(self):
         tokyo = sup.Recipient(key=3, phone="+81300000000", tz="Asia/Tokyo")
         # 12:00 UTC is 21:00 in Tokyo: quiet until 08:00 JST, 23:00 UTC
-        decision = self.sms_at(datetime(2026, 1, 14, 12, 0), recipient=tokyo)
-        self.assertEqual(decision.scheduled_at, datetime(2026, 1, 14, 23, 0))
+        decision = self.sms_at(at("2026-01-14 12:00"), recipient=tokyo)
+        self.assertEqual(decision.scheduled_at, at("2026-01-14 23:00"))
         no_tz = sup.Recipient(key=4, phone="+447700900004")
-        self.assertEqual(self.sms_at(datetime(2026, 1, 14, 22, 30), no_tz).outcome, "defer")
+        self.assertEqual(self.sms_at(at("2026-01-14 22:30"), no_tz).outcome, "defer")
 
     def test_daytime_quiet_period(self):
         self.assertEqual(
-            sup.quiet_hours_end(datetime(2026, 1, 14, 13, 0), 12.5, 14.0, "UTC"),
-            datetime(2026, 1, 14, 14, 0),
+            sup.quiet_hours_end(at("2026-01-14 13:00"), 12.5, 14.0, "UTC"),
+            at("2026-01-14 14:00"),
         )
-        self.assertIsNone(sup.quiet_hours_end(datetime(2026, 1, 14, 14, 0), 12.5, 14.0, "UTC"))
-        self.assertIsNone(sup.quiet_hours_end(datetime(2026, 1, 14, 14, 0), 9.0, 9.0, "UTC"))
+        self.assertIsNone(sup.quiet_hours_end(at("2026-01-14 14:00"), 12.5, 14.0, "UTC"))
+        self.assertIsNone(sup.quiet_hours_end(at("2026-01-14 14:00"), 9.0, 9.0, "UTC"))
