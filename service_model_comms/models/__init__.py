@@ -6,6 +6,7 @@ from . import (
     service_account,
     service_comm_decision,
     service_comm_dispatcher,
+    service_comm_event,
     service_comm_rule,
     service_comm_suppression,
 )

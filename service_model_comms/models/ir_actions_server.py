@@ -20,5 +20,5 @@ class IrActionsServer(models.Model):
     def _run_action_service_comm_multi(self, eval_context=None):
         records = eval_context.get("records") or eval_context.get("record")
         if records and self.service_comm_event:
-            self.env["service.comm.dispatcher"]._dispatch(self.service_comm_event, records)
+            self.env["service.comm.event"]._queue(self.service_comm_event, records)
         return False

@@ -1,4 +1,5 @@
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -16,8 +17,8 @@ CRON_BATCH = 500
 class ServiceCommDispatcher(models.AbstractModel):
     """Sends the events of the workflow through the matrix and the suppression rules.
 
-    :meth:`_dispatch` is the entry point other code (automated actions, crons,
-    the server action "Send through the communication matrix") calls: it
+    :meth:`_dispatch` is the entry point other code calls (the queue of
+    events the automated actions fill, the reminder cron): it
     gathers the facts in batches, lets :func:`..lib.suppression.evaluate`
     decide, logs every decision and queues the messages. A decision already
     logged for the same event, record, stakeholder, recipient, channel and
@@ -32,14 +33,18 @@ class ServiceCommDispatcher(models.AbstractModel):
         """Decide and queue ``event`` for ``records``; return the new decisions.
 
         :param occurrence_keys: ``{record id: key}`` telling occurrences of one
-            event on one record apart (e.g. the due date of a due-soon reminder)
+            event on one record apart (e.g. the due date of a due-soon reminder);
+            by default :meth:`_occurrence_keys`
         """
         records = records.sudo().exists()
         rules = self.env["service.comm.rule"].sudo().search([("event", "=", event)])
         rules = rules.filtered(lambda rule: rule._channels())
         if not records or not rules:
             return self.env["service.comm.decision"]
-        occurrence_keys = occurrence_keys or {}
+        if occurrence_keys is None:
+            occurrence_keys = dict(
+                zip(records.ids, self._occurrence_keys(event, records), strict=True)
+            )
         suppressions = self.env["service.comm.suppression"].sudo().search([])
         suppression_by_code = {rule.code: rule for rule in suppressions}
         order = tuple(suppressions.mapped("code"))
@@ -110,6 +115,14 @@ class ServiceCommDispatcher(models.AbstractModel):
         decisions = self.env["service.comm.decision"].sudo().create(vals_list)
         self._queue_messages(decisions.filtered(lambda d: d.outcome == suppression.SEND))
         return decisions
+
+    @api.model
+    def _occurrence_keys(self, event, records):
+        """What tells two occurrences of ``event`` on one record apart, per record:
+        an account activated again after a suspension is a new occurrence."""
+        if records._name == "service.account" and event.startswith("account_"):
+            return [fields.Datetime.to_string(account.stage_date) or "" for account in records]
+        return ["" for _record in records]
 
     # -- facts, in batches --------------------------------------------------------------
 
@@ -249,24 +262,12 @@ class ServiceCommDispatcher(models.AbstractModel):
         if decision.outcome not in (suppression.SEND, suppression.DEFER):
             return decision
         if not partner:
-            return decision.__class__(
-                **{
-                    **decision.__dict__,
-                    "outcome": suppression.SUPPRESS,
-                    "reason_code": "no_recipient",
-                }
-            )
+            return replace(decision, outcome=suppression.SUPPRESS, reason_code="no_recipient")
         template = (
             rule.mail_template_id if decision.channel == suppression.EMAIL else rule.sms_template_id
         )
         if template.model != record._name:
-            return decision.__class__(
-                **{
-                    **decision.__dict__,
-                    "outcome": suppression.SUPPRESS,
-                    "reason_code": "no_template",
-                }
-            )
+            return replace(decision, outcome=suppression.SUPPRESS, reason_code="no_template")
         return decision
 
     @api.model

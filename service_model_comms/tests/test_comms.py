@@ -39,6 +39,9 @@ class TestComms(ServiceModelCommon):
         cls.dispatcher = cls.env["service.comm.dispatcher"]
 
     def _decisions(self, record, event):
+        # what the commit and the dispatch cron do after the user's action
+        self.env.cr.precommit.run()
+        self.env["service.comm.event"]._dispatch_queued()
         return self.Decision.search(
             [("res_model", "=", record._name), ("res_id", "=", record.id), ("event", "=", event)]
         )
@@ -110,6 +113,7 @@ class TestComms(ServiceModelCommon):
         self.assertTrue(decisions.mail_id)
         mail_count = self.env["mail.mail"].search_count([])
         self.assertFalse(self.dispatcher._dispatch("account_activated", account))
+        self.env["service.comm.event"]._queue("account_activated", account)
         self.assertEqual(self._decisions(account, "account_activated"), decisions)
         self.assertEqual(self.env["mail.mail"].search_count([]), mail_count)
 
@@ -236,6 +240,7 @@ class TestComms(ServiceModelCommon):
         )
         account = self._activate(self._create_account("P-C09"))
         action.with_context(active_model="service.account", active_ids=account.ids).run()
+        self.assertFalse(self.env["service.comm.event"].search([]))  # queued at commit time
         offer = self._decisions(account, "offer_eligible")
         # the default matrix has no offer template yet: the log says so
         self.assertEqual((offer.outcome, offer.reason_code), ("suppress", "no_template"))
