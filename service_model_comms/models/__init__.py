@@ -9,4 +9,5 @@ from . import (
     service_comm_event,
     service_comm_rule,
     service_comm_suppression,
+    service_job,
 )

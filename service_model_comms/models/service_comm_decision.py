@@ -37,6 +37,9 @@ class ServiceCommDecision(models.Model):
     account_id = fields.Many2one(
         "service.account", string="Service Account", readonly=True, index=True, ondelete="cascade"
     )
+    job_id = fields.Many2one(
+        "service.job", string="Job", readonly=True, index="btree_not_null", ondelete="cascade"
+    )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     stakeholder = fields.Selection(STAKEHOLDERS, required=True, readonly=True)
     recipient_id = fields.Many2one("res.partner", string="Recipient", readonly=True, index=True)

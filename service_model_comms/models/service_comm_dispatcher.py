@@ -96,6 +96,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                             "res_id": record.id,
                             "occurrence_key": occurrence,
                             "account_id": account.id,
+                            "job_id": record._name == "service.job" and record.id,
                             "company_id": record.company_id.id,
                             "stakeholder": rule.stakeholder,
                             "recipient_id": decision.recipient.key or False,

@@ -135,6 +135,7 @@ class TestComms(ServiceModelCommon):
         self.assertEqual(first.sms_id.number, "+447911123456")
         self.assertEqual(first.sms_id.state, "outgoing")
         self.assertEqual(len(first.mail_id), 2)
+        self.assertLessEqual(first, job.with_user(self.cs_user).comm_decision_ids)  # the job tab
 
         self.dispatcher._cron_dispatch_job_reminders()
         self.assertEqual(self._decisions(job, "job_due_soon"), first)
