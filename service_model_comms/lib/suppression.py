@@ -66,7 +66,8 @@ RULE_ORDER = (
 
 @dataclass(frozen=True)
 class Recipient:
-    """A partner as the rules see it: ``key`` identifies it (its id)."""
+    """A partner as the rules see it: ``key`` identifies it (its id); a false
+    key is a role nobody holds (an account without agency)."""
 
     key: object
     email: str = ""
@@ -221,6 +222,8 @@ def _check_agency_managed(draft, context):
 
 def _check_no_contact(draft, context):
     recipient = draft.recipient
+    if not recipient.key:
+        return _decide(draft, SUPPRESS, "no_recipient")
     if draft.channel == EMAIL and not recipient.email:
         return _decide(draft, SUPPRESS, "no_email")
     if draft.channel == SMS and not recipient.phone:

@@ -36,11 +36,24 @@ class ServiceCommDispatcher(models.AbstractModel):
             event on one record apart (e.g. the due date of a due-soon reminder);
             by default :meth:`_occurrence_keys`
         """
+        vals_list = self._decide(event, records, occurrence_keys)
+        # the rows first: their unique key stops a concurrent run before it queues anything
+        decisions = self.env["service.comm.decision"].sudo().create(vals_list)
+        self._queue_messages(decisions.filtered(lambda d: d.outcome == suppression.SEND))
+        return decisions
+
+    @api.model
+    def _decide(self, event, records, occurrence_keys=None, preview=False):
+        """The decision log rows ``event`` makes for ``records``, as create values.
+
+        Writes nothing. Decisions already logged are left out, unless
+        ``preview`` asks for what the rules say now whatever was logged.
+        """
         records = records.sudo().exists()
         rules = self.env["service.comm.rule"].sudo().search([("event", "=", event)])
         rules = rules.filtered(lambda rule: rule._channels())
         if not records or not rules:
-            return self.env["service.comm.decision"]
+            return []
         if occurrence_keys is None:
             occurrence_keys = dict(
                 zip(records.ids, self._occurrence_keys(event, records), strict=True)
@@ -49,7 +62,7 @@ class ServiceCommDispatcher(models.AbstractModel):
         suppression_by_code = {rule.code: rule for rule in suppressions}
         order = tuple(suppressions.mapped("code"))
         now = fields.Datetime.now()
-        taken = self._taken_keys(event, records)
+        taken = set() if preview else self._taken_keys(event, records)
         last_sent = self._last_sent(event, records, now)
         targets = {
             record: {rule: self._stakeholder_partner(record, rule.stakeholder) for rule in rules}
@@ -78,7 +91,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                     rules=order,
                     last_sent=last_sent.get(record.id),
                 ):
-                    decision = self._check_recipient_and_template(decision, partner, rule, record)
+                    decision = self._check_template(decision, rule, record)
                     key = (
                         record.id,
                         rule.stakeholder,
@@ -112,10 +125,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                             "decided_at": now,
                         }
                     )
-        # the rows first: their unique key stops a concurrent run before it queues anything
-        decisions = self.env["service.comm.decision"].sudo().create(vals_list)
-        self._queue_messages(decisions.filtered(lambda d: d.outcome == suppression.SEND))
-        return decisions
+        return vals_list
 
     @api.model
     def _occurrence_keys(self, event, records):
@@ -258,12 +268,10 @@ class ServiceCommDispatcher(models.AbstractModel):
         return last_sent
 
     @api.model
-    def _check_recipient_and_template(self, decision, partner, rule, record):
-        """Silences the rules cannot see: no partner at all, no template for the record."""
+    def _check_template(self, decision, rule, record):
+        """The silence the rules cannot see: no template of the record's model."""
         if decision.outcome not in (suppression.SEND, suppression.DEFER):
             return decision
-        if not partner:
-            return replace(decision, outcome=suppression.SUPPRESS, reason_code="no_recipient")
         template = (
             rule.mail_template_id if decision.channel == suppression.EMAIL else rule.sms_template_id
         )

@@ -6,7 +6,7 @@ from datetime import date
 from odoo import fields
 from odoo.addons.service_model.tests.common import NOW, ServiceModelCommon
 from odoo.exceptions import AccessError
-from odoo.tests import freeze_time, new_test_user, tagged
+from odoo.tests import Form, freeze_time, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
@@ -140,6 +140,37 @@ class TestComms(ServiceModelCommon):
         self.dispatcher._cron_dispatch_job_reminders()
         self.assertEqual(self._decisions(job, "job_due_soon"), first)
         self.assertFalse(self._decisions(job, "job_overdue"))
+
+    @freeze_time(NOW)
+    def test_cs_previews_what_the_daily_run_then_logs(self):
+        account = self._due_soon_account("P-C10", end_user_id=self.texting_user.id)
+        self._decisions(account, "account_activated")  # the activation's own messages
+        mails_before = self.env["mail.mail"].search_count([])
+        log_before = self.Decision.search_count([])
+        preview = Form(
+            self.env["service.comm.preview"]
+            .with_user(self.cs_user)
+            .with_context(default_account_id=account.id)
+        )
+        preview.event = "job_due_soon"
+        self.assertEqual(preview.job_id, account.open_job_id)
+        self.assertIn("Tom Tenant", preview.preview_html)
+        self.assertIn("the email of this event reaches them", preview.preview_html)
+        rows = preview.save()._preview_rows()
+        self.assertEqual(self.Decision.search_count([]), log_before)
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails_before)
+
+        self.dispatcher._cron_dispatch_job_reminders()
+        logged = self._decisions(account.open_job_id, "job_due_soon")
+
+        def facts(row):
+            return (row["stakeholder"], row["recipient_id"], row["channel"], row["outcome"])
+
+        self.assertEqual(
+            sorted(facts(row) for row in rows),
+            sorted((d.stakeholder, d.recipient_id.id, d.channel, d.outcome) for d in logged),
+        )
+        self.assertEqual(sorted(row["reason"] for row in rows), sorted(logged.mapped("reason")))
 
     def test_sms_in_quiet_hours_waits_for_the_morning(self):
         with freeze_time("2026-03-10 12:00:00"):

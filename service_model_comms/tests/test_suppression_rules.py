@@ -119,6 +119,12 @@ class TestSuppressionRules(BaseCase):
             [("email", "suppress", "no_email"), ("sms", "suppress", "no_contact")],
         )
 
+    def test_nobody_in_the_role(self):
+        self.assertEqual(
+            summary(decide(stakeholder="agency", recipient=sup.Recipient(key=False))),
+            [("email", "suppress", "no_recipient")],
+        )
+
     def test_blacklist_stops_marketing_only(self):
         ada = sup.Recipient(
             key=1,
