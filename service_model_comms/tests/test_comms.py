@@ -5,7 +5,7 @@ from datetime import date
 
 from odoo import fields
 from odoo.addons.service_model.tests.common import NOW, ServiceModelCommon
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, freeze_time, new_test_user, tagged
 
 
@@ -38,10 +38,13 @@ class TestComms(ServiceModelCommon):
         cls.Decision = cls.env["service.comm.decision"]
         cls.dispatcher = cls.env["service.comm.dispatcher"]
 
-    def _decisions(self, record, event):
+    def _deliver_events(self):
         # what the commit and the dispatch cron do after the user's action
         self.env.cr.precommit.run()
         self.env["service.comm.event"]._dispatch_queued()
+
+    def _decisions(self, record, event):
+        self._deliver_events()
         return self.Decision.search(
             [("res_model", "=", record._name), ("res_id", "=", record.id), ("event", "=", event)]
         )
@@ -171,6 +174,58 @@ class TestComms(ServiceModelCommon):
             sorted((d.stakeholder, d.recipient_id.id, d.channel, d.outcome) for d in logged),
         )
         self.assertEqual(sorted(row["reason"] for row in rows), sorted(logged.mapped("reason")))
+
+    @freeze_time(NOW)
+    def test_a_crash_mid_run_then_a_rerun_sends_each_message_once(self):
+        jobs = (
+            self._due_soon_account("P-C11").open_job_id
+            | self._due_soon_account("P-C12").open_job_id
+        )
+        self._deliver_events()  # the jobs' creation is announced
+        template = self.env.ref("service_model_comms.mail_template_job_event")
+        subject = template.subject
+        # the second job's email cannot be rendered: the run stops half-way
+        template.subject = "{{ 1 / 0 if object.property_reference == 'P-C12' else 'Due soon' }}"
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            self.dispatcher._cron_dispatch_job_reminders()
+        self.assertFalse(self._decisions(jobs[0], "job_due_soon"))
+        template.subject = subject
+        self.dispatcher._cron_dispatch_job_reminders()
+        self.dispatcher._cron_dispatch_job_reminders()
+        for job in jobs:
+            decisions = self._decisions(job, "job_due_soon")
+            self.assertEqual(len(decisions.mail_id), 2)
+            self.assertEqual(
+                self.env["mail.mail"].search_count(
+                    [
+                        ("model", "=", "service.job"),
+                        ("res_id", "=", job.id),
+                        ("subject", "like", "Job due soon"),
+                    ]
+                ),
+                2,
+            )
+
+    @freeze_time(NOW)
+    def test_service_admin_switches_sms_off_in_settings(self):
+        Settings = self.env["res.config.settings"].with_user(self.service_admin)
+        arch = Settings.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="service_model_comms"', arch)
+        Settings.create(
+            {"service_comm_sms_enabled": False, "service_comm_quiet_end": 7.5}
+        ).execute()
+        self.assertFalse(self.company.service_comm_sms_enabled)
+        self.assertEqual(self.company.service_comm_quiet_end, 7.5)
+        with self.assertRaises(AccessError):
+            self.env["res.config.settings"].with_user(self.cs_user).create(
+                {"service_comm_sms_enabled": True}
+            )
+        account = self._due_soon_account("P-C13", end_user_id=self.texting_user.id)
+        self.dispatcher._cron_dispatch_job_reminders()
+        sms = self._decisions(account.open_job_id, "job_due_soon").filtered(
+            lambda d: d.channel == "sms" and d.stakeholder == "end_user"
+        )
+        self.assertEqual((sms.outcome, sms.reason_code), ("suppress", "channel_off"))
 
     def test_sms_in_quiet_hours_waits_for_the_morning(self):
         with freeze_time("2026-03-10 12:00:00"):
