@@ -43,6 +43,7 @@ class ServiceCommDecision(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     stakeholder = fields.Selection(STAKEHOLDERS, required=True, readonly=True)
     recipient_id = fields.Many2one("res.partner", string="Recipient", readonly=True, index=True)
+    address = fields.Char(readonly=True, help="The email address or E.164 number used.")
     redirected_from_id = fields.Many2one(
         "res.partner",
         string="Instead Of",

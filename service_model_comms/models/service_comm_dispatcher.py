@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
@@ -37,10 +38,12 @@ class ServiceCommDispatcher(models.AbstractModel):
             by default :meth:`_occurrence_keys`
         """
         vals_list = self._decide(event, records, occurrence_keys)
-        # the rows first: their unique key stops a concurrent run before it queues anything
-        decisions = self.env["service.comm.decision"].sudo().create(vals_list)
-        self._queue_messages(decisions.filtered(lambda d: d.outcome == suppression.SEND))
-        return decisions
+        sends = [vals for vals in vals_list if vals["outcome"] == suppression.SEND]
+        self._queue_emails([vals for vals in sends if vals["channel"] == suppression.EMAIL])
+        self._queue_sms([vals for vals in sends if vals["channel"] == suppression.SMS])
+        # in the messages' transaction: a second run for the same key fails on the
+        # unique index and queues nothing either
+        return self.env["service.comm.decision"].sudo().create(vals_list)
 
     @api.model
     def _decide(self, event, records, occurrence_keys=None, preview=False):
@@ -113,6 +116,9 @@ class ServiceCommDispatcher(models.AbstractModel):
                             "company_id": record.company_id.id,
                             "stakeholder": rule.stakeholder,
                             "recipient_id": decision.recipient.key or False,
+                            "address": decision.recipient.email
+                            if decision.channel == suppression.EMAIL
+                            else decision.recipient.phone,
                             "redirected_from_id": decision.params.get("redirected_from", False),
                             "channel": decision.channel,
                             "rule_id": rule.id,
@@ -314,40 +320,71 @@ class ServiceCommDispatcher(models.AbstractModel):
     # -- queueing ----------------------------------------------------------------------
 
     @api.model
-    def _queue_messages(self, decisions):
-        """Queue one mail.mail or sms.sms per decision to send; never send here."""
+    def _by_template(self, vals_list, template_field):
+        """``{(template, event): [vals]}`` of decision values, for batch rendering."""
+        rules = self.env["service.comm.rule"].sudo().browse({vals["rule_id"] for vals in vals_list})
+        templates = {rule.id: rule[template_field] for rule in rules}
+        groups = defaultdict(list)
+        for vals in vals_list:
+            groups[(templates[vals["rule_id"]], vals["event"])].append(vals)
+        return groups
+
+    @api.model
+    def _queue_emails(self, vals_list):
+        """Queue one mail.mail per decision (``mail_id`` set in its values);
+        each template renders once per record, whatever the recipients."""
         labels = dict(
             self.env["service.comm.rule"]._fields["event"]._description_selection(self.env)
         )
-        for decision in decisions:
-            rule = decision.rule_id
-            if decision.channel == suppression.EMAIL:
-                template = rule.mail_template_id.with_context(comm_event=labels[decision.event])
-                mail_id = template.send_mail(
-                    decision.res_id,
-                    force_send=False,
-                    email_values={
-                        "recipient_ids": [Command.set(decision.recipient_id.ids)],
-                        "email_to": False,
-                        "email_cc": False,
-                    },
+        mail_vals_list = []
+        ordered = []
+        for (template, event), group in self._by_template(vals_list, "mail_template_id").items():
+            rendered = template.with_context(comm_event=labels[event])._generate_template(
+                list({vals["res_id"] for vals in group}),
+                ("auto_delete", "body_html", "email_from", "mail_server_id", "reply_to", "subject"),
+            )
+            for vals in group:
+                values = rendered[vals["res_id"]]
+                mail_vals_list.append(
+                    {
+                        "model": template.model,
+                        "res_id": vals["res_id"],
+                        "subject": values.get("subject"),
+                        "body_html": values.get("body_html"),
+                        "body": values.get("body_html"),
+                        "email_from": values.get("email_from") or self.env.company.email_formatted,
+                        "reply_to": values.get("reply_to"),
+                        "mail_server_id": values.get("mail_server_id"),
+                        "auto_delete": values.get("auto_delete", False),
+                        "recipient_ids": [Command.link(vals["recipient_id"])],
+                    }
                 )
-                decision.mail_id = mail_id
-            else:
-                decision.sms_id = self._create_sms(decision)
+                ordered.append(vals)
+        for vals, mail in zip(
+            ordered, self.env["mail.mail"].sudo().create(mail_vals_list), strict=True
+        ):
+            vals["mail_id"] = mail.id
 
     @api.model
-    def _create_sms(self, decision):
-        template = decision.rule_id.sms_template_id
-        body = template._render_field("body", [decision.res_id])[decision.res_id]
-        recipient = self._recipients(decision.recipient_id)[decision.recipient_id]
-        return (
-            self.env["sms.sms"]
-            .sudo()
-            .create(
-                {"number": recipient.phone, "body": body, "partner_id": decision.recipient_id.id}
-            )
-        )
+    def _queue_sms(self, vals_list):
+        """Queue one sms.sms per decision (``sms_id`` set in its values) in Odoo's SMS queue."""
+        sms_vals_list = []
+        ordered = []
+        for (template, _event), group in self._by_template(vals_list, "sms_template_id").items():
+            bodies = template._render_field("body", list({vals["res_id"] for vals in group}))
+            for vals in group:
+                sms_vals_list.append(
+                    {
+                        "number": vals["address"],
+                        "body": bodies[vals["res_id"]],
+                        "partner_id": vals["recipient_id"],
+                    }
+                )
+                ordered.append(vals)
+        for vals, sms in zip(
+            ordered, self.env["sms.sms"].sudo().create(sms_vals_list), strict=True
+        ):
+            vals["sms_id"] = sms.id
 
     # -- time-based events -------------------------------------------------------------
 
@@ -394,5 +431,17 @@ class ServiceCommDispatcher(models.AbstractModel):
                 ]
             )
         )
-        for decision in due:
-            decision.sms_id = self._create_sms(decision)
+        vals_list = [
+            {
+                "decision": decision,
+                "event": decision.event,
+                "rule_id": decision.rule_id.id,
+                "res_id": decision.res_id,
+                "recipient_id": decision.recipient_id.id,
+                "address": decision.address,
+            }
+            for decision in due
+        ]
+        self._queue_sms(vals_list)
+        for vals in vals_list:
+            vals["decision"].sms_id = vals["sms_id"]

@@ -227,6 +227,30 @@ class TestComms(ServiceModelCommon):
         )
         self.assertEqual((sms.outcome, sms.reason_code), ("suppress", "channel_off"))
 
+    @freeze_time(NOW)
+    def test_dispatch_queries_do_not_grow_with_the_batch(self):
+        """Facts, rendering and inserts go by batch: 40 jobs (160 decisions, 80
+        emails, 40 SMS) cost what 5 jobs cost, but for the ORM's multi-row
+        INSERT statements (one per 100 rows)."""
+        counts = []
+        for run, size in enumerate((5, 5, 40)):  # the first run warms the caches
+            vals = [
+                self._account_vals(f"Q{run}-{i:03d}", end_user_id=self.texting_user.id)
+                for i in range(size)
+            ]
+            accounts = self._activate(self.env["service.account"].create(vals))
+            accounts.write({"last_service_date": date(2025, 3, 13)})
+            self._deliver_events()
+            jobs = accounts.open_job_id
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            decisions = self.dispatcher._dispatch("job_due_soon", jobs)
+            self.env.flush_all()
+            counts.append(self.cr.sql_log_count - before)
+            self.assertEqual(len(decisions), 4 * size)
+        self.assertEqual(counts[0], counts[1])
+        self.assertLessEqual(counts[2] - counts[1], 2, counts)
+
     def test_sms_in_quiet_hours_waits_for_the_morning(self):
         with freeze_time("2026-03-10 12:00:00"):
             account = self._due_soon_account("P-C04", end_user_id=self.texting_user.id)
