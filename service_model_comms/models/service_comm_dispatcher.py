@@ -12,7 +12,6 @@ _logger = logging.getLogger(__name__)
 
 OPEN_JOB_STATES = ("pending", "accepted", "in_progress")
 DUE_SOON_DAYS = 7
-CRON_BATCH = 500
 
 
 class ServiceCommDispatcher(models.AbstractModel):
@@ -394,28 +393,25 @@ class ServiceCommDispatcher(models.AbstractModel):
 
     @api.model
     def _dispatch_job_reminders(self):
-        """Due-soon and overdue reminders of every open job, once per due date."""
+        """Queue the due-soon and overdue reminders of every open job, once per
+        due date; the dispatch cron then decides them batch by batch, each
+        batch in its own transaction."""
         Job = self.env["service.job"].sudo()
+        Queue = self.env["service.comm.event"]
         for company in self.env["res.company"].sudo().search([]):
             today = company._service_today()
+            soon = today + timedelta(days=DUE_SOON_DAYS)
             for event, domain in (
-                (
-                    "job_due_soon",
-                    [
-                        ("due_date", ">=", today),
-                        ("due_date", "<=", today + timedelta(days=DUE_SOON_DAYS)),
-                    ],
-                ),
+                ("job_due_soon", [("due_date", ">=", today), ("due_date", "<=", soon)]),
                 ("job_overdue", [("due_date", "<", today)]),
             ):
-                jobs = Job.search(
-                    [("company_id", "=", company.id), ("state", "in", OPEN_JOB_STATES), *domain]
+                jobs = Job.search_fetch(
+                    [("company_id", "=", company.id), ("state", "in", OPEN_JOB_STATES), *domain],
+                    ["due_date"],
                 )
-                for start in range(0, len(jobs), CRON_BATCH):
-                    batch = jobs[start : start + CRON_BATCH]
-                    self._dispatch(
-                        event, batch, {job.id: fields.Date.to_string(job.due_date) for job in batch}
-                    )
+                Queue._enqueue(
+                    event, jobs, {job.id: fields.Date.to_string(job.due_date) for job in jobs}
+                )
 
     @api.model
     def _cron_send_deferred(self):

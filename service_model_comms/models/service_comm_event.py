@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.tools import split_every
 
 from .service_comm_rule import EVENTS
 
@@ -43,24 +44,33 @@ class ServiceCommEvent(models.Model):
     def _flush_pending(self):
         pending = self.env.cr.precommit.data.pop(PENDING, {})
         dispatcher = self.env["service.comm.dispatcher"]
-        vals_list = []
         for (event, model), ids in pending.items():
             records = self.env[model].browse(sorted(ids)).exists()
             keys = dict(zip(records.ids, dispatcher._occurrence_keys(event, records), strict=True))
-            for start in range(0, len(records), BATCH_SIZE):
-                batch = records.ids[start : start + BATCH_SIZE]
-                vals_list.append(
-                    {
-                        "event": event,
-                        "res_model": model,
-                        "occurrence_keys": {str(record_id): keys[record_id] for record_id in batch},
-                    }
-                )
+            self._enqueue(event, records, keys)
+        # the ORM flushed before the precommit hooks ran
+        self.env.flush_all()
+
+    @api.model
+    def _enqueue(self, event, records, occurrence_keys, batch_size=BATCH_SIZE):
+        """Queue ``records`` for ``event`` now, ``batch_size`` records a row, and
+        wake the dispatch cron.
+
+        :param occurrence_keys: ``{record id: key}``, see the dispatcher's
+        """
+        vals_list = [
+            {
+                "event": event,
+                "res_model": records._name,
+                "occurrence_keys": {
+                    str(record_id): occurrence_keys.get(record_id, "") for record_id in batch
+                },
+            }
+            for batch in split_every(batch_size, records.ids)
+        ]
         if vals_list:
-            self.create(vals_list)
-            self.env.ref("service_model_comms.ir_cron_dispatch_events")._trigger()
-            # the ORM flushed before the precommit hooks ran
-            self.env.flush_all()
+            self.sudo().create(vals_list)
+            self.env.ref("service_model_comms.ir_cron_dispatch_events").sudo()._trigger()
 
     @api.model
     def _cron_dispatch_events(self):

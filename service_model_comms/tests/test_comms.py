@@ -45,6 +45,9 @@ class TestComms(ServiceModelCommon):
 
     def _decisions(self, record, event):
         self._deliver_events()
+        return self._logged(record, event)
+
+    def _logged(self, record, event):
         return self.Decision.search(
             [("res_model", "=", record._name), ("res_id", "=", record.id), ("event", "=", event)]
         )
@@ -182,29 +185,30 @@ class TestComms(ServiceModelCommon):
             | self._due_soon_account("P-C12").open_job_id
         )
         self._deliver_events()  # the jobs' creation is announced
+        Queue = self.env["service.comm.event"]
+        # the daily run, in batches of one job: each batch is a transaction of its own
+        Queue._enqueue("job_due_soon", jobs, {job.id: "2026-03-13" for job in jobs}, batch_size=1)
         template = self.env.ref("service_model_comms.mail_template_job_event")
         subject = template.subject
-        # the second job's email cannot be rendered: the run stops half-way
+        # the second job's email cannot be rendered: the run stops after the first batch
         template.subject = "{{ 1 / 0 if object.property_reference == 'P-C12' else 'Due soon' }}"
+        with self.env.cr.savepoint():
+            Queue._dispatch_queued(limit=1)
         with self.assertRaises(UserError), self.env.cr.savepoint():
-            self.dispatcher._cron_dispatch_job_reminders()
-        self.assertFalse(self._decisions(jobs[0], "job_due_soon"))
+            Queue._dispatch_queued(limit=1)
+        self.assertEqual(len(self._logged(jobs[0], "job_due_soon").mail_id), 2)
+        self.assertFalse(self._logged(jobs[1], "job_due_soon"))
+        self.assertEqual(Queue.search_count([]), 1)  # the failed batch stays queued
+        # fixed, the cron runs again (and once more): each message once
         template.subject = subject
-        self.dispatcher._cron_dispatch_job_reminders()
-        self.dispatcher._cron_dispatch_job_reminders()
+        Queue._dispatch_queued()
+        Queue._dispatch_queued()
         for job in jobs:
-            decisions = self._decisions(job, "job_due_soon")
-            self.assertEqual(len(decisions.mail_id), 2)
-            self.assertEqual(
-                self.env["mail.mail"].search_count(
-                    [
-                        ("model", "=", "service.job"),
-                        ("res_id", "=", job.id),
-                        ("subject", "like", "Job due soon"),
-                    ]
-                ),
-                2,
+            self.assertEqual(len(self._decisions(job, "job_due_soon").mail_id), 2)
+            sent = self.env["mail.mail"].search(
+                [("model", "=", "service.job"), ("res_id", "=", job.id)]
             )
+            self.assertEqual(len(sent.filtered(lambda m: "due soon" in m.subject.lower())), 2)
 
     @freeze_time(NOW)
     def test_service_admin_switches_sms_off_in_settings(self):
