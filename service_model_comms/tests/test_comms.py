@@ -112,6 +112,29 @@ class TestComms(ServiceModelCommon):
         with self.assertRaises(AccessError):
             log[0].unlink()
 
+    def test_cs_user_sees_the_communications_tabs_and_the_log_menu(self):
+        for model in ("service.account", "service.job"):
+            arch = self.env[model].with_user(self.cs_user).get_views([(False, "form")])
+            self.assertIn('name="communications"', arch["views"]["form"]["arch"])
+        menu = self.env.ref("service_model_comms.service_comm_decision_menu")
+        self.assertIn(menu.id, self.env["ir.ui.menu"].with_user(self.cs_user)._visible_menu_ids())
+        matrix_menu = self.env.ref("service_model_comms.service_comm_rule_menu")
+        self.assertNotIn(
+            matrix_menu.id, self.env["ir.ui.menu"].with_user(self.cs_user)._visible_menu_ids()
+        )
+        with self.assertRaises(AccessError):
+            self.Decision.with_user(self.cs_user).create(
+                {
+                    "event": "job_created",
+                    "res_model": "service.account",
+                    "res_id": 1,
+                    "company_id": self.company.id,
+                    "stakeholder": "cs",
+                    "channel": "email",
+                    "outcome": "send",
+                }
+            )
+
     @freeze_time(NOW)
     def test_replaying_an_event_sends_nothing_twice(self):
         account = self._activate(self._create_account("P-C02"))
