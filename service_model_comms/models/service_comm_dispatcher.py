@@ -1,17 +1,12 @@
-import logging
 from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.addons.service_model.models.service_job import DUE_SOON_DAYS, OPEN_STATES
 from odoo.fields import Command
 
 from ..lib import suppression
-
-_logger = logging.getLogger(__name__)
-
-OPEN_JOB_STATES = ("pending", "accepted", "in_progress")
-DUE_SOON_DAYS = 7
 
 
 class ServiceCommDispatcher(models.AbstractModel):
@@ -406,7 +401,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                 ("job_overdue", [("due_date", "<", today)]),
             ):
                 jobs = Job.search_fetch(
-                    [("company_id", "=", company.id), ("state", "in", OPEN_JOB_STATES), *domain],
+                    [("company_id", "=", company.id), ("state", "in", OPEN_STATES), *domain],
                     ["due_date"],
                 )
                 Queue._enqueue(
