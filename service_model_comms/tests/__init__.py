@@ -1,0 +1,1 @@
+from . import test_comms, test_suppression_rules
