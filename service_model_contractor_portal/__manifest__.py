@@ -9,6 +9,8 @@
     "depends": ["service_model", "portal"],
     "data": [
         "security/ir.model.access.csv",
+        "security/service_model_contractor_portal_rules.xml",
+        "views/portal_templates.xml",
     ],
     "installable": True,
 }

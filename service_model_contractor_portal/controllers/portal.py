@@ -1,0 +1,269 @@
+from collections import OrderedDict
+
+from werkzeug.exceptions import NotFound
+
+from odoo import fields, http
+from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+from odoo.addons.service_model.models.service_job import OPEN_STATES
+from odoo.exceptions import MissingError, UserError
+from odoo.http import request
+from odoo.osv import expression
+
+# Counters of the "Jobs" entries on /my, each with the list filter it opens.
+JOB_COUNTERS = {
+    "service_job_count": "open",
+    "service_job_due_soon_count": "due_soon",
+    "service_job_overdue_count": "overdue",
+}
+
+
+class ContractorPortal(CustomerPortal):
+    """The contractor's jobs on the portal: counts on /my, the list, the page
+    and the actions (accept, start, complete).
+
+    Reads go through the user's own rights (the portal record rules); each
+    action checks the user's access to the job with
+    :meth:`_document_check_access` and then acts with sudo on that job only,
+    through the same model methods as the backend buttons.
+    """
+
+    # -- /my ---------------------------------------------------------------------------
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        asked = [counter for counter in JOB_COUNTERS if counter in counters]
+        if asked:
+            jobs = request.env["service.job"]
+            can_read = jobs.has_access("read")
+            filters = self._get_job_searchbar_filters()
+            for counter in asked:
+                domain = expression.AND(
+                    [self._get_jobs_domain(), filters[JOB_COUNTERS[counter]]["domain"]]
+                )
+                values[counter] = jobs.search_count(domain) if can_read else 0
+        return values
+
+    # -- /my/jobs ----------------------------------------------------------------------
+
+    def _get_jobs_domain(self):
+        """The jobs of the user's contractor company (also for internal users)."""
+        partner = request.env.user.commercial_partner_id
+        return [("contractor_id", "child_of", [partner.id])]
+
+    def _get_job_searchbar_sortings(self):
+        _ = request.env._
+        return {
+            "due_date": {"label": _("Due Date"), "order": "due_date, id"},
+            "property": {"label": _("Property"), "order": "account_id, id"},
+            "state": {"label": _("Status"), "order": "state, due_date, id"},
+            "completion": {"label": _("Completed On"), "order": "completion_date desc, id desc"},
+        }
+
+    def _get_job_searchbar_filters(self):
+        _ = request.env._
+        return {
+            "all": {"label": _("All"), "domain": []},
+            "open": {"label": _("Open"), "domain": [("state", "in", OPEN_STATES)]},
+            "due_soon": {"label": _("Due Soon"), "domain": [("is_due_this_week", "=", True)]},
+            "overdue": {"label": _("Overdue"), "domain": [("is_overdue", "=", True)]},
+        }
+
+    def _get_job_searchbar_inputs(self):
+        _ = request.env._
+        return {
+            "property": {"input": "property", "label": _("Search in Property Reference")},
+            "address": {"input": "address", "label": _("Search in Address")},
+        }
+
+    def _get_job_search_domain(self, search_in, search):
+        if search_in == "address":
+            return expression.OR(
+                [
+                    [(f"account_id.{fname}", "ilike", search)]
+                    for fname in ("street", "street2", "zip", "city")
+                ]
+            )
+        return [("account_id.property_reference", "ilike", search)]
+
+    def _prepare_my_jobs_values(
+        self, page, sortby, filterby, search_in, search, account, url="/my/jobs"
+    ):
+        values = self._prepare_portal_layout_values()
+        jobs = request.env["service.job"]
+        searchbar_sortings = self._get_job_searchbar_sortings()
+        searchbar_filters = self._get_job_searchbar_filters()
+        searchbar_inputs = self._get_job_searchbar_inputs()
+        sortby = sortby if sortby in searchbar_sortings else "due_date"
+        filterby = filterby if filterby in searchbar_filters else "open"
+        search_in = search_in if search_in in searchbar_inputs else "property"
+
+        domain = expression.AND([self._get_jobs_domain(), searchbar_filters[filterby]["domain"]])
+        if search:
+            domain = expression.AND([domain, self._get_job_search_domain(search_in, search)])
+        # an account id only narrows the user's own jobs: the rules still apply
+        account_id = int(account) if account and str(account).isdigit() else None
+        if account_id:
+            domain = expression.AND([domain, [("account_id", "=", account_id)]])
+
+        can_read = jobs.has_access("read")
+        total = jobs.search_count(domain) if can_read else 0
+        pager = portal_pager(
+            url=url,
+            url_args={
+                "sortby": sortby,
+                "filterby": filterby,
+                "search_in": search_in,
+                "search": search,
+                "account": account_id,
+            },
+            total=total,
+            page=page,
+            step=self._items_per_page,
+        )
+        if can_read:
+            records = jobs.search(
+                domain,
+                order=searchbar_sortings[sortby]["order"],
+                limit=self._items_per_page,
+                offset=pager["offset"],
+            )
+        else:
+            records = jobs
+        values.update(
+            {
+                # found with the user's rights; read sudo for the company's
+                # today (its calendar), which the overdue flags need
+                "jobs": records.sudo(),
+                "page_name": "job",
+                "pager": pager,
+                "default_url": url,
+                "searchbar_sortings": searchbar_sortings,
+                "sortby": sortby,
+                "searchbar_filters": OrderedDict(searchbar_filters),
+                "filterby": filterby,
+                "searchbar_inputs": searchbar_inputs,
+                "search_in": search_in,
+                "search": search,
+                "today": request.env.company.sudo()._service_today(),
+            }
+        )
+        return values
+
+    @http.route(
+        ["/my/jobs", "/my/jobs/page/<int:page>"],
+        type="http",
+        auth="user",
+        website=True,
+        readonly=True,
+    )
+    def portal_my_jobs(
+        self, page=1, sortby=None, filterby=None, search_in=None, search=None, account=None, **kw
+    ):
+        values = self._prepare_my_jobs_values(page, sortby, filterby, search_in, search, account)
+        request.session["my_jobs_history"] = values["jobs"].ids[:100]
+        return request.render("service_model_contractor_portal.portal_my_jobs", values)
+
+    # -- /my/jobs/<id> -----------------------------------------------------------------
+
+    def _job_check_access(self, job_id, access_token=None):
+        """The job, sudo, when the user (or the token) may read it: a job that
+        does not exist is a 404, someone else's a 403."""
+        try:
+            return self._document_check_access("service.job", job_id, access_token)
+        except MissingError as exc:
+            raise NotFound() from exc
+
+    def _job_get_page_view_values(self, job, access_token, **kwargs):
+        jobs = request.env["service.job"]
+        history = jobs
+        if jobs.has_access("read"):
+            # the user's own earlier jobs on this property (rules apply)
+            history = jobs.search(
+                [("account_id", "=", job.account_id.id), ("id", "!=", job.id)],
+                order="due_date desc, id desc",
+                limit=10,
+            )
+        values = {
+            "page_name": "job",
+            "job": job,
+            "history": history.sudo(),
+            "today": job.company_id._service_today(),
+            # actions need the user's own access, a token only shows the page
+            "can_act": not request.env.user._is_public()
+            and job.with_user(request.env.user).has_access("read"),
+            "error": kwargs.get("error"),
+            "message": self._job_action_messages().get(kwargs.get("message")),
+        }
+        return self._get_page_view_values(job, access_token, values, "my_jobs_history", False)
+
+    @http.route(["/my/jobs/<int:job_id>"], type="http", auth="public", website=True)
+    def portal_my_job(self, job_id, access_token=None, message=None, **kw):
+        if not access_token and request.env.user._is_public():
+            return request.redirect_query("/web/login", {"redirect": request.httprequest.full_path})
+        job = self._job_check_access(job_id, access_token)
+        values = self._job_get_page_view_values(job, access_token, message=message)
+        return request.render("service_model_contractor_portal.portal_my_job", values)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def _job_action_messages(self):
+        _ = request.env._
+        return {
+            "accepted": _("You accepted the job."),
+            "started": _("The job is in progress."),
+            "completed": _("The job is done: thank you."),
+        }
+
+    def _job_act(self, job_id, action, message):
+        """Run ``action(job)`` on a job of the user's own (a token is not
+        enough to act): as the user, with sudo on that job only, so that the
+        chatter names them. A refusal of the model shows on the page and
+        writes nothing."""
+        checked = self._job_check_access(job_id)
+        job = request.env["service.job"].sudo().browse(checked.id)
+        try:
+            with request.env.cr.savepoint():
+                action(job)
+        except UserError as exc:
+            values = self._job_get_page_view_values(checked, None, error=exc.args[0])
+            return request.render(
+                "service_model_contractor_portal.portal_my_job", values, status=422
+            )
+        return request.redirect(f"{job.access_url}?message={message}")
+
+    @http.route(
+        ["/my/jobs/<int:job_id>/accept"], type="http", auth="user", methods=["POST"], website=True
+    )
+    def portal_my_job_accept(self, job_id, **kw):
+        return self._job_act(job_id, lambda job: job.action_accept(), "accepted")
+
+    @http.route(
+        ["/my/jobs/<int:job_id>/start"], type="http", auth="user", methods=["POST"], website=True
+    )
+    def portal_my_job_start(self, job_id, **kw):
+        return self._job_act(job_id, lambda job: job.action_start(), "started")
+
+    @http.route(
+        ["/my/jobs/<int:job_id>/complete"],
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_my_job_complete(self, job_id, completion_date=None, **kw):
+        def complete(job):
+            job._complete(self._parse_completion_date(completion_date))
+
+        return self._job_act(job_id, complete, "completed")
+
+    def _parse_completion_date(self, value):
+        try:
+            completion_date = fields.Date.to_date(value or None)
+        except ValueError:
+            completion_date = None
+        if not completion_date:
+            raise UserError(
+                request.env._("Enter the date you completed the job (for example 2026-03-10).")
+            )
+        return completion_date
