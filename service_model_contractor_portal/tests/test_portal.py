@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from .common import ContractorPortalCommon
@@ -127,6 +128,9 @@ class TestContractorPortalJobs(ContractorPortalCommon):
         response = self._post_action(job, "accept")
         self.assertEqual(response.status_code, 303)
         self.assertEqual(job.state, "accepted")
+        # the chatter names the contractor's person, not a technical user
+        tracked = job.message_ids.filtered("tracking_value_ids")
+        self.assertEqual(tracked[:1].author_id, self.portal_a_colleague.partner_id)
         self._post_action(job, "start")
         self.assertEqual(job.state, "in_progress")
         done_on = self.today - timedelta(days=1)
@@ -190,3 +194,24 @@ class TestContractorPortalJobs(ContractorPortalCommon):
         )
         self.assertNotEqual(response.status_code, 200)
         self.assertEqual(job.state, "pending")
+
+    def _post_message(self, job, body):
+        return self.make_jsonrpc_request(
+            "/mail/message/post",
+            {
+                "thread_model": "service.job",
+                "thread_id": job.id,
+                "post_data": {"body": body, "message_type": "comment"},
+            },
+        )
+
+    def test_message_for_cs(self):
+        job = self.job_soon
+        self.authenticate(self.portal_a.login, self.portal_a.login)
+        self._post_message(job, "The gate code does not work")
+        message = job.message_ids.filtered(lambda m: "gate code" in (m.body or ""))
+        self.assertEqual(message.author_id, self.portal_a.partner_id)
+        self.authenticate(self.portal_b.login, self.portal_b.login)
+        with mute_logger("odoo.http"), self.assertRaises(JsonRpcException):
+            self._post_message(job, "Not my job")
+        self.assertFalse(job.message_ids.filtered(lambda m: "Not my job" in (m.body or "")))
