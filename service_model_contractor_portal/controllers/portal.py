@@ -1,6 +1,7 @@
 from collections import OrderedDict
+from datetime import date
 
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import fields, http
 from odoo.addons.portal.controllers.portal import CustomerPortal
@@ -16,6 +17,7 @@ JOB_COUNTERS = {
     "service_job_due_soon_count": "due_soon",
     "service_job_overdue_count": "overdue",
 }
+PROPERTY_COUNTER = "service_property_count"
 
 
 class ContractorPortal(CustomerPortal):
@@ -42,6 +44,13 @@ class ContractorPortal(CustomerPortal):
                     [self._get_jobs_domain(), filters[JOB_COUNTERS[counter]]["domain"]]
                 )
                 values[counter] = jobs.search_count(domain) if can_read else 0
+        if PROPERTY_COUNTER in counters:
+            accounts = request.env["service.account"]
+            values[PROPERTY_COUNTER] = (
+                accounts.search_count(self._get_properties_domain())
+                if accounts.has_access("read")
+                else 0
+            )
         return values
 
     # -- /my/jobs ----------------------------------------------------------------------
@@ -63,90 +72,112 @@ class ContractorPortal(CustomerPortal):
     def _get_job_searchbar_filters(self):
         _ = request.env._
         return {
-            "all": {"label": _("All"), "domain": []},
             "open": {"label": _("Open"), "domain": [("state", "in", OPEN_STATES)]},
             "due_soon": {"label": _("Due Soon"), "domain": [("is_due_this_week", "=", True)]},
             "overdue": {"label": _("Overdue"), "domain": [("is_overdue", "=", True)]},
+            "all": {"label": _("All"), "domain": []},
         }
 
-    def _get_job_searchbar_inputs(self):
+    def _get_property_searchbar_inputs(self):
         _ = request.env._
         return {
             "property": {"input": "property", "label": _("Search in Property Reference")},
             "address": {"input": "address", "label": _("Search in Address")},
         }
 
-    def _get_job_search_domain(self, search_in, search):
+    def _get_property_search_domain(self, search_in, search, path=""):
+        """Search accounts (or, with ``path``, the records that point to them)
+        by property reference or address."""
         if search_in == "address":
             return expression.OR(
                 [
-                    [(f"account_id.{fname}", "ilike", search)]
+                    [(f"{path}{fname}", "ilike", search)]
                     for fname in ("street", "street2", "zip", "city")
                 ]
             )
-        return [("account_id.property_reference", "ilike", search)]
+        return [(f"{path}property_reference", "ilike", search)]
 
-    def _prepare_my_jobs_values(
-        self, page, sortby, filterby, search_in, search, account, url="/my/jobs"
-    ):
-        values = self._prepare_portal_layout_values()
-        jobs = request.env["service.job"]
-        searchbar_sortings = self._get_job_searchbar_sortings()
-        searchbar_filters = self._get_job_searchbar_filters()
-        searchbar_inputs = self._get_job_searchbar_inputs()
-        sortby = sortby if sortby in searchbar_sortings else "due_date"
-        filterby = filterby if filterby in searchbar_filters else "open"
-        search_in = search_in if search_in in searchbar_inputs else "property"
+    def _prepare_list_values(self, model, domain, url, options, sortings, filters, search_path=""):
+        """Values of a paged portal list of ``model`` within ``domain``.
 
-        domain = expression.AND([self._get_jobs_domain(), searchbar_filters[filterby]["domain"]])
+        ``options`` holds the request's page, sortby, filterby, search_in and
+        search (unknown keys fall back to the first sorting and filter);
+        ``search_path`` leads from ``model`` to the account searched by
+        property reference or address. The page's records are found with the
+        user's rights and handed to the template sudo, to read what the rules
+        keep from portal users (the company's calendar, other jobs).
+        """
+        records = request.env[model]
+        inputs = self._get_property_searchbar_inputs()
+        sortby = (
+            options.get("sortby") if options.get("sortby") in sortings else next(iter(sortings))
+        )
+        filterby = (
+            options.get("filterby") if options.get("filterby") in filters else next(iter(filters))
+        )
+        search_in = options.get("search_in") if options.get("search_in") in inputs else "property"
+        search = options.get("search")
+        domain = expression.AND([domain, filters[filterby]["domain"]])
         if search:
-            domain = expression.AND([domain, self._get_job_search_domain(search_in, search)])
-        # an account id only narrows the user's own jobs: the rules still apply
-        account_id = int(account) if account and str(account).isdigit() else None
-        if account_id:
-            domain = expression.AND([domain, [("account_id", "=", account_id)]])
-
-        can_read = jobs.has_access("read")
-        total = jobs.search_count(domain) if can_read else 0
+            domain = expression.AND(
+                [domain, self._get_property_search_domain(search_in, search, search_path)]
+            )
+        can_read = records.has_access("read")
+        url_args = {
+            "sortby": sortby,
+            "filterby": filterby,
+            "search_in": search_in,
+            "search": search,
+        }
+        url_args.update(options.get("url_args", {}))
         pager = portal_pager(
             url=url,
-            url_args={
-                "sortby": sortby,
-                "filterby": filterby,
-                "search_in": search_in,
-                "search": search,
-                "account": account_id,
-            },
-            total=total,
-            page=page,
+            url_args=url_args,
+            total=records.search_count(domain) if can_read else 0,
+            page=options.get("page", 1),
             step=self._items_per_page,
         )
         if can_read:
-            records = jobs.search(
+            records = records.search(
                 domain,
-                order=searchbar_sortings[sortby]["order"],
+                order=sortings[sortby]["order"],
                 limit=self._items_per_page,
                 offset=pager["offset"],
             )
-        else:
-            records = jobs
+        return {
+            **self._prepare_portal_layout_values(),
+            "records": records.sudo(),
+            "pager": pager,
+            "default_url": url,
+            "searchbar_sortings": sortings,
+            "sortby": sortby,
+            "searchbar_filters": OrderedDict(filters),
+            "filterby": filterby,
+            "searchbar_inputs": inputs,
+            "search_in": search_in,
+            "search": search,
+        }
+
+    def _prepare_my_jobs_values(self, options):
+        domain = self._get_jobs_domain()
+        # an account id only narrows the user's own jobs: the rules still apply
+        account = options.get("account")
+        account_id = int(account) if account and str(account).isdigit() else None
+        if account_id:
+            domain = expression.AND([domain, [("account_id", "=", account_id)]])
+        values = self._prepare_list_values(
+            "service.job",
+            domain,
+            "/my/jobs",
+            dict(options, url_args={"account": account_id}),
+            self._get_job_searchbar_sortings(),
+            self._get_job_searchbar_filters(),
+            search_path="account_id.",
+        )
         values.update(
-            {
-                # found with the user's rights; read sudo for the company's
-                # today (its calendar), which the overdue flags need
-                "jobs": records.sudo(),
-                "page_name": "job",
-                "pager": pager,
-                "default_url": url,
-                "searchbar_sortings": searchbar_sortings,
-                "sortby": sortby,
-                "searchbar_filters": OrderedDict(searchbar_filters),
-                "filterby": filterby,
-                "searchbar_inputs": searchbar_inputs,
-                "search_in": search_in,
-                "search": search,
-                "today": request.env.company.sudo()._service_today(),
-            }
+            jobs=values.pop("records"),
+            page_name="job",
+            today=request.env.company.sudo()._service_today(),
         )
         return values
 
@@ -160,17 +191,26 @@ class ContractorPortal(CustomerPortal):
     def portal_my_jobs(
         self, page=1, sortby=None, filterby=None, search_in=None, search=None, account=None, **kw
     ):
-        values = self._prepare_my_jobs_values(page, sortby, filterby, search_in, search, account)
+        values = self._prepare_my_jobs_values(
+            {
+                "page": page,
+                "sortby": sortby,
+                "filterby": filterby,
+                "search_in": search_in,
+                "search": search,
+                "account": account,
+            }
+        )
         request.session["my_jobs_history"] = values["jobs"].ids[:100]
         return request.render("service_model_contractor_portal.portal_my_jobs", values)
 
     # -- /my/jobs/<id> -----------------------------------------------------------------
 
-    def _job_check_access(self, job_id, access_token=None):
-        """The job, sudo, when the user (or the token) may read it: a job that
-        does not exist is a 404, someone else's a 403."""
+    def _portal_check_access(self, model, record_id, access_token=None):
+        """The record, sudo, when the user (or the token) may read it: a record
+        that does not exist is a 404, someone else's a 403."""
         try:
-            return self._document_check_access("service.job", job_id, access_token)
+            return self._document_check_access(model, record_id, access_token)
         except MissingError as exc:
             raise NotFound() from exc
 
@@ -201,7 +241,7 @@ class ContractorPortal(CustomerPortal):
     def portal_my_job(self, job_id, access_token=None, message=None, **kw):
         if not access_token and request.env.user._is_public():
             return request.redirect_query("/web/login", {"redirect": request.httprequest.full_path})
-        job = self._job_check_access(job_id, access_token)
+        job = self._portal_check_access("service.job", job_id, access_token)
         values = self._job_get_page_view_values(job, access_token, message=message)
         return request.render("service_model_contractor_portal.portal_my_job", values)
 
@@ -220,7 +260,7 @@ class ContractorPortal(CustomerPortal):
         enough to act): as the user, with sudo on that job only, so that the
         chatter names them. A refusal of the model shows on the page and
         writes nothing."""
-        checked = self._job_check_access(job_id)
+        checked = self._portal_check_access("service.job", job_id)
         job = request.env["service.job"].sudo().browse(checked.id)
         try:
             with request.env.cr.savepoint():
@@ -267,3 +307,73 @@ class ContractorPortal(CustomerPortal):
                 request.env._("Enter the date you completed the job (for example 2026-03-10).")
             )
         return completion_date
+
+    # -- /my/properties (agencies, read-only) -------------------------------------------
+
+    def _get_properties_domain(self):
+        """The accounts the user's agency manages."""
+        partner = request.env.user.commercial_partner_id
+        return [("agency_id", "child_of", [partner.id])]
+
+    def _get_property_searchbar_sortings(self):
+        _ = request.env._
+        return {
+            "property": {"label": _("Property"), "order": "property_reference, id"},
+            "last_service": {"label": _("Last Service"), "order": "last_service_date desc, id"},
+            "stage": {"label": _("Stage"), "order": "stage, property_reference, id"},
+        }
+
+    def _get_property_searchbar_filters(self):
+        _ = request.env._
+        return {
+            "all": {"label": _("All"), "domain": []},
+            "active": {"label": _("Active"), "domain": [("stage", "=", "active")]},
+            "onboarding": {"label": _("Onboarding"), "domain": [("stage", "=", "onboarding")]},
+        }
+
+    @http.route(
+        ["/my/properties", "/my/properties/page/<int:page>"],
+        type="http",
+        auth="user",
+        website=True,
+        readonly=True,
+    )
+    def portal_my_properties(
+        self, page=1, sortby=None, filterby=None, search_in=None, search=None, **kw
+    ):
+        values = self._prepare_list_values(
+            "service.account",
+            self._get_properties_domain(),
+            "/my/properties",
+            {
+                "page": page,
+                "sortby": sortby,
+                "filterby": filterby,
+                "search_in": search_in,
+                "search": search,
+            },
+            self._get_property_searchbar_sortings(),
+            self._get_property_searchbar_filters(),
+        )
+        values.update(accounts=values.pop("records"), page_name="property")
+        request.session["my_properties_history"] = values["accounts"].ids[:100]
+        return request.render("service_model_contractor_portal.portal_my_properties", values)
+
+    @http.route(["/my/properties/<int:account_id>"], type="http", auth="user", website=True)
+    def portal_my_property(self, account_id, **kw):
+        account = self._portal_check_access("service.account", account_id)
+        # the page is the agency's: a contractor reads the account for its jobs only
+        if not request.env["service.account"].search_count(
+            expression.AND([[("id", "=", account.id)], self._get_properties_domain()]), limit=1
+        ):
+            raise Forbidden()
+        values = {
+            "page_name": "property",
+            "account": account,
+            # sudo: agencies follow the jobs of their properties without reading them
+            "jobs": account.job_ids.sorted(
+                lambda job: (job.due_date or date.min, job.id), reverse=True
+            ),
+        }
+        values = self._get_page_view_values(account, None, values, "my_properties_history", False)
+        return request.render("service_model_contractor_portal.portal_my_property", values)

@@ -215,3 +215,44 @@ class TestContractorPortalJobs(ContractorPortalCommon):
         with mute_logger("odoo.http"), self.assertRaises(JsonRpcException):
             self._post_message(job, "Not my job")
         self.assertFalse(job.message_ids.filtered(lambda m: "Not my job" in (m.body or "")))
+
+
+@tagged("post_install", "-at_install")
+class TestAgencyPortal(ContractorPortalCommon):
+    """Agencies follow the properties they manage, read-only."""
+
+    def test_properties_list_and_count(self):
+        self.authenticate(self.portal_agency.login, self.portal_agency.login)
+        counts = self.make_jsonrpc_request("/my/counters", {"counters": ["service_property_count"]})
+        self.assertEqual(counts["service_property_count"], 1)
+        page = self._get("/my/properties")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(">PA-SOON<", page.text)
+        self.assertNotIn(">PA-LATER<", page.text)
+        self.assertNotIn(">PB-OTHER<", page.text)
+        self.assertIn(">PA-SOON<", self._get("/my/properties?search=Quay&search_in=address").text)
+        self.assertNotIn(
+            ">PA-SOON<", self._get("/my/properties?search=Mill&search_in=address").text
+        )
+        # a contractor manages no property
+        self.authenticate(self.portal_a.login, self.portal_a.login)
+        self.assertNotIn(">PA-SOON<", self._get("/my/properties").text)
+
+    def test_property_page_is_the_agencys_only(self):
+        account = self.job_soon.account_id
+        self.authenticate(self.portal_agency.login, self.portal_agency.login)
+        page = self._get(account.access_url)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("PA-SOON", page.text)
+        self.assertIn("Pending", page.text)
+        with mute_logger("odoo.http"):
+            self.assertEqual(self._get(self.job_other.account_id.access_url).status_code, 403)
+            self.assertEqual(self._get("/my/properties/999999999").status_code, 404)
+        for user in (self.portal_a, self.portal_b, self.portal_outsider):
+            self.authenticate(user.login, user.login)
+            with mute_logger("odoo.http"):
+                response = self._get(account.access_url)
+            self.assertEqual(response.status_code, 403, user.login)
+        self.logout()
+        response = self._get(account.access_url, allow_redirects=False)
+        self.assertIn("/web/login", response.headers.get("Location", ""))
