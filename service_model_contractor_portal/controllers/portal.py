@@ -55,10 +55,14 @@ class ContractorPortal(CustomerPortal):
 
     # -- /my/jobs ----------------------------------------------------------------------
 
+    def _user_company_domain(self, fname):
+        """Records whose ``fname`` is the user's company (commercial partner) or
+        one of its contacts: colleagues share them, internal users included."""
+        return [(fname, "child_of", [request.env.user.commercial_partner_id.id])]
+
     def _get_jobs_domain(self):
-        """The jobs of the user's contractor company (also for internal users)."""
-        partner = request.env.user.commercial_partner_id
-        return [("contractor_id", "child_of", [partner.id])]
+        """The jobs of the user's contractor company."""
+        return self._user_company_domain("contractor_id")
 
     def _get_job_searchbar_sortings(self):
         _ = request.env._
@@ -312,8 +316,7 @@ class ContractorPortal(CustomerPortal):
 
     def _get_properties_domain(self):
         """The accounts the user's agency manages."""
-        partner = request.env.user.commercial_partner_id
-        return [("agency_id", "child_of", [partner.id])]
+        return self._user_company_domain("agency_id")
 
     def _get_property_searchbar_sortings(self):
         _ = request.env._
