@@ -218,6 +218,17 @@ class ContractorPortal(CustomerPortal):
         except MissingError as exc:
             raise NotFound() from exc
 
+    def _is_user_company_record(self, record, domain):
+        """Whether the user's own search within ``domain`` (see
+        :meth:`_user_company_domain`) finds ``record``: reading is not enough
+        where the page or the action belongs to the contractor or agency."""
+        if request.env.user._is_public():
+            return False
+        own = request.env[record._name].search_count(
+            expression.AND([[("id", "=", record.id)], domain]), limit=1
+        )
+        return bool(own)
+
     def _job_get_page_view_values(self, job, access_token, **kwargs):
         jobs = request.env["service.job"]
         history = jobs
@@ -233,9 +244,8 @@ class ContractorPortal(CustomerPortal):
             "job": job,
             "history": history.sudo(),
             "today": job.company_id._service_today(),
-            # actions need the user's own access, a token only shows the page
-            "can_act": not request.env.user._is_public()
-            and job.with_user(request.env.user).has_access("read"),
+            # actions are the contractor's, a token only shows the page
+            "can_act": self._is_user_company_record(job, self._get_jobs_domain()),
             "error": kwargs.get("error"),
             "message": self._job_action_messages().get(kwargs.get("message")),
         }
@@ -260,11 +270,13 @@ class ContractorPortal(CustomerPortal):
         }
 
     def _job_act(self, job_id, action, message):
-        """Run ``action(job)`` on a job of the user's own (a token is not
-        enough to act): as the user, with sudo on that job only, so that the
-        chatter names them. A refusal of the model shows on the page and
-        writes nothing."""
+        """Run ``action(job)`` on a job of the user's contractor company (a
+        token or a backend right to read jobs is not enough): as the user,
+        with sudo on that job only, so that the chatter names them. A refusal
+        of the model shows on the page and writes nothing."""
         checked = self._portal_check_access("service.job", job_id)
+        if not self._is_user_company_record(checked, self._get_jobs_domain()):
+            raise Forbidden()
         job = request.env["service.job"].sudo().browse(checked.id)
         try:
             with request.env.cr.savepoint():
@@ -366,9 +378,7 @@ class ContractorPortal(CustomerPortal):
     def portal_my_property(self, account_id, **kw):
         account = self._portal_check_access("service.account", account_id)
         # the page is the agency's: a contractor reads the account for its jobs only
-        if not request.env["service.account"].search_count(
-            expression.AND([[("id", "=", account.id)], self._get_properties_domain()]), limit=1
-        ):
+        if not self._is_user_company_record(account, self._get_properties_domain()):
             raise Forbidden()
         values = {
             "page_name": "property",

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
@@ -173,6 +173,25 @@ class TestContractorPortalJobs(ContractorPortalCommon):
                 self.assertEqual(response.status_code, 403, (user.login, action))
         self.assertEqual(job.state, "pending")
         self.assertFalse(job.completion_date)
+
+    def test_backend_readers_cannot_act_through_the_portal(self):
+        """Finance reads jobs in the backend but may not change them: the
+        portal's sudo actions are the contractor's only."""
+        job = self.job_soon
+        finance = new_test_user(
+            self.env, login="sm_portal_finance", groups="service_model.group_finance"
+        )
+        self.authenticate(finance.login, finance.login)
+        page = self._get(job.access_url)
+        self.assertEqual(page.status_code, 200)
+        self.assertNotIn('id="job_actions"', page.text)
+        for action in ("accept", "start", "complete"):
+            with mute_logger("odoo.http"):
+                response = self._post_action(
+                    job, action, completion_date=fields.Date.to_string(self.today)
+                )
+            self.assertEqual(response.status_code, 403, action)
+        self.assertEqual(job.state, "pending")
 
     def test_csrf_token_is_required(self):
         job = self.job_soon
