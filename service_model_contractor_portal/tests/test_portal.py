@@ -119,6 +119,31 @@ class TestContractorPortalJobs(ContractorPortalCommon):
         self.assertLess(text.index(">PA-LATE<"), text.index(">PA-SOON<"))
         self.assertLess(text.index(">PA-SOON<"), text.index(">PA-LATER<"))
 
+    def _queries_of(self, url):
+        """Queries of one request (the HTTP worker shares the test's cursor)."""
+        self._get(url)  # warm the caches: templates, assets, session
+        before = self.cr.sql_log_count
+        response = self._get(url)
+        self.assertEqual(response.status_code, 200)
+        return self.cr.sql_log_count - before
+
+    def test_list_and_page_queries_do_not_grow_with_jobs(self):
+        self.authenticate(self.portal_a.login, self.portal_a.login)
+        # the page right after the full list: a previous and a next job either way
+        urls = ("/my/jobs?filterby=all", self.job_soon.access_url, "/my/jobs?filterby=due_soon")
+        few = [self._queries_of(url) for url in urls]
+        accounts = self._activate(
+            self.env["service.account"].create(
+                [self._account_vals(f"PA-MORE-{n}") for n in range(12)]
+            )
+        )
+        self.env["service.account"]._apply_service_dates(
+            [{"account": a, "service_date": self.today - timedelta(days=30)} for a in accounts]
+        )
+        accounts.open_job_id.write({"due_date": self.today + timedelta(days=2)})
+        many = [self._queries_of(url) for url in urls]
+        self.assertEqual(many, few)
+
     def test_accept_start_complete_own_job(self):
         job = self.job_soon
         self.authenticate(self.portal_a_colleague.login, self.portal_a_colleague.login)
