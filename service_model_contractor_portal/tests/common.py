@@ -69,8 +69,11 @@ class ContractorPortalCommon(ServiceModelCommon, HttpCase):
     def _get(self, url, **kwargs):
         return self.url_open(url, timeout=60, **kwargs)
 
+    def _csrf_token(self):
+        """A valid CSRF token of the authenticated user's session."""
+        return CSRF_TOKEN.search(self._get("/my").text).group(1)
+
     def _post_action(self, job, action, **data):
-        """Submit ``action`` of ``job`` as the authenticated user, with a valid
-        CSRF token of their session."""
-        data["csrf_token"] = CSRF_TOKEN.search(self._get("/my").text).group(1)
+        """Submit ``action`` of ``job`` as the authenticated user."""
+        data["csrf_token"] = self._csrf_token()
         return self._get(f"{job.access_url}/{action}", data=data, allow_redirects=False)

@@ -239,15 +239,56 @@ class TestContractorPortalJobs(ContractorPortalCommon):
         self.assertNotEqual(response.status_code, 200)
         self.assertEqual(job.state, "pending")
 
-    def _post_message(self, job, body):
+    def _post_message(self, job, body, attachments=None):
+        attachments = attachments or []
         return self.make_jsonrpc_request(
             "/mail/message/post",
             {
                 "thread_model": "service.job",
                 "thread_id": job.id,
-                "post_data": {"body": body, "message_type": "comment"},
+                "post_data": {
+                    "body": body,
+                    "message_type": "comment",
+                    "attachment_ids": [a["id"] for a in attachments],
+                },
+                "attachment_tokens": [a["access_token"] for a in attachments],
             },
         )
+
+    def _upload(self, job, name):
+        """Odoo's chatter upload, as the portal composer sends it."""
+        return self._get(
+            "/mail/attachment/upload",
+            data={
+                "thread_model": "service.job",
+                "thread_id": job.id,
+                "is_pending": "true",
+                "csrf_token": self._csrf_token(),
+            },
+            files={"ufile": (name, b"%PDF-1.4 gas safety certificate", "application/pdf")},
+        )
+
+    def test_certificate_attached_to_a_message(self):
+        job = self.job_soon
+        self.authenticate(self.portal_a.login, self.portal_a.login)
+        response = self._upload(job, "certificate.pdf")
+        self.assertEqual(response.status_code, 200)
+        attachment = response.json()["data"]["ir.attachment"][0]
+        self._post_message(job, "Certificate attached", [attachment])
+        message = job.message_ids.filtered(lambda m: "Certificate attached" in (m.body or ""))
+        self.assertEqual(message.attachment_ids.mapped("name"), ["certificate.pdf"])
+        self.assertEqual(message.attachment_ids.res_id, job.id)
+        self.assertEqual(message.attachment_ids.res_model, "service.job")
+
+    def test_no_upload_on_others_jobs(self):
+        Attachment = self.env["ir.attachment"]
+        before = Attachment.search_count([])
+        for user in (self.portal_b, self.portal_agency, self.portal_outsider):
+            self.authenticate(user.login, user.login)
+            with mute_logger("odoo.http"):
+                response = self._upload(self.job_soon, "intruder.pdf")
+            self.assertEqual(response.status_code, 404, user.login)
+        self.assertEqual(Attachment.search_count([]), before)
 
     def test_message_for_cs(self):
         job = self.job_soon
