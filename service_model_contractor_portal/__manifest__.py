@@ -12,5 +12,10 @@
         "security/service_model_contractor_portal_rules.xml",
         "views/portal_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "service_model_contractor_portal/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
 }

@@ -1,0 +1,22 @@
+from odoo.tests import tagged
+
+from .common import ContractorPortalCommon
+
+
+@tagged("post_install", "-at_install")
+class TestContractorPortalTour(ContractorPortalCommon):
+    """The contractor's story in the browser, as a portal user."""
+
+    def test_contractor_completes_a_job_with_a_certificate(self):
+        account = self._activate(self._create_account("TOUR-P-0001"))
+        self.env["service.account"]._apply_service_dates(
+            [{"account": account, "service_date": self.job_soon.anchor_date}]
+        )
+        job = account.open_job_id
+        self.assertEqual(job.state, "pending")
+        self.start_tour("/my", "service_model_portal_job_tour", login=self.portal_a.login)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(job.completion_date, self.today)
+        message = job.message_ids.filtered(lambda m: "certificate attached" in (m.body or ""))
+        self.assertEqual(message.author_id, self.portal_a.partner_id)
+        self.assertEqual(message.attachment_ids.mapped("name"), ["certificate.pdf"])
