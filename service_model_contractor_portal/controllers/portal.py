@@ -1,5 +1,6 @@
 from collections import OrderedDict
 from datetime import date
+from functools import partial
 
 from werkzeug.exceptions import Forbidden, NotFound
 
@@ -18,6 +19,8 @@ JOB_COUNTERS = {
     "service_job_overdue_count": "overdue",
 }
 PROPERTY_COUNTER = "service_property_count"
+# The portal's actions: a logged-in user's POST, with the session's CSRF token.
+post_route = partial(http.route, type="http", auth="user", methods=["POST"], website=True)
 
 
 class ContractorPortal(CustomerPortal):
@@ -288,25 +291,15 @@ class ContractorPortal(CustomerPortal):
             )
         return request.redirect(f"{job.access_url}?message={message}")
 
-    @http.route(
-        ["/my/jobs/<int:job_id>/accept"], type="http", auth="user", methods=["POST"], website=True
-    )
+    @post_route("/my/jobs/<int:job_id>/accept")
     def portal_my_job_accept(self, job_id, **kw):
         return self._job_act(job_id, lambda job: job.action_accept(), "accepted")
 
-    @http.route(
-        ["/my/jobs/<int:job_id>/start"], type="http", auth="user", methods=["POST"], website=True
-    )
+    @post_route("/my/jobs/<int:job_id>/start")
     def portal_my_job_start(self, job_id, **kw):
         return self._job_act(job_id, lambda job: job.action_start(), "started")
 
-    @http.route(
-        ["/my/jobs/<int:job_id>/complete"],
-        type="http",
-        auth="user",
-        methods=["POST"],
-        website=True,
-    )
+    @post_route("/my/jobs/<int:job_id>/complete")
     def portal_my_job_complete(self, job_id, completion_date=None, **kw):
         def complete(job):
             job._complete(self._parse_completion_date(completion_date))

@@ -1,1 +1,1 @@
-from . import service_account, service_job
+from . import service_account, service_import, service_job
