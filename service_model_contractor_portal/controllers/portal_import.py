@@ -5,7 +5,6 @@ from odoo.addons.service_model.lib import import_parser as parser
 from odoo.exceptions import UserError
 from odoo.http import content_disposition, request
 
-from ..models.service_import import PORTAL_IMPORT
 from .portal import ContractorPortal, post_route
 
 DATE_ORDERS = (parser.DATE_ORDER_DMY, parser.DATE_ORDER_MDY)
@@ -18,10 +17,10 @@ class ContractorImportPortal(ContractorPortal):
     downloads the rejected rows.
 
     The same ``service.import`` engine as the backend wizard drives each
-    step; the portal checks the user's access to the import (their
-    contractor company's) and runs the step sudo on that import only, with
-    :data:`PORTAL_IMPORT` set so that only the contractor's own accounts
-    are reached.
+    step, with its limits and guards; the portal checks the user's access
+    to the import (their contractor company's) and runs the step sudo on
+    that import only. An import uploaded by a portal user reaches only its
+    contractor's accounts (``service.import._match_accounts``).
     """
 
     def _get_imports_domain(self):
@@ -33,12 +32,7 @@ class ContractorImportPortal(ContractorPortal):
         checked = self._portal_check_access("service.import", import_id)
         if not self._is_user_company_record(checked, self._get_imports_domain()):
             raise Forbidden()
-        return (
-            request.env["service.import"]
-            .sudo()
-            .with_context(**{PORTAL_IMPORT: True})
-            .browse(checked.id)
-        )
+        return request.env["service.import"].sudo().browse(checked.id)
 
     def _user_contractor(self):
         """The user's contractor company; anyone else has no import to make."""
@@ -94,7 +88,7 @@ class ContractorImportPortal(ContractorPortal):
             return self._render_imports(
                 error=request.env._("Choose your file (CSV, XLS or XLSX) first."), status=422
             )
-        imports = request.env["service.import"].sudo().with_context(**{PORTAL_IMPORT: True})
+        imports = request.env["service.import"].sudo()
         try:
             with request.env.cr.savepoint():
                 record = imports._create_from_file(

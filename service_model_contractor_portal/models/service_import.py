@@ -1,18 +1,16 @@
 from odoo import models
 
-# Context key of the portal's import steps (run sudo for the contractor).
-PORTAL_IMPORT = "service_import_portal"
-
 
 class ServiceImport(models.Model):
     _inherit = "service.import"
 
     def _match_accounts(self, lines):
-        """On the portal, a contractor reaches only the accounts assigned to
-        them: a row naming any other property is unknown to them (the
-        portal's steps run sudo, so the rules do not hide those accounts)."""
+        """An import uploaded on the portal reaches only the accounts assigned
+        to its contractor: a row naming any other property is unknown to them.
+        Decided by who uploaded it (a portal user), so that the background
+        job, which works without the portal's request, decides the same."""
         entries, line_by_number = super()._match_accounts(lines)
-        if not self.env.context.get(PORTAL_IMPORT):
+        if not self.user_id.share:
             return entries, line_by_number
         foreign = {
             entry["line"]

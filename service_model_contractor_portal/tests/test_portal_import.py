@@ -70,6 +70,28 @@ class TestContractorPortalImport(ContractorPortalCommon):
         self.assertIn("NOPE-1", rejected.text)
         self.assertNotIn("PA-LATER", rejected.text)
 
+    def test_portal_import_reaches_own_accounts_outside_a_request(self):
+        """The background job decides as the portal does: by the uploader."""
+        day = fields.Date.to_string(self.new_date)
+        data = self._csv(["PA-LATER", day], ["PB-OTHER", day])
+        Import = self.env["service.import"]
+        by_portal = (
+            Import.with_user(self.portal_a)
+            .sudo()
+            ._create_from_file(self.contractor, data, "portal.csv")
+        )
+        by_cs = Import.with_user(self.cs_user)._create_from_file(self.contractor, data, "cs.csv")
+        for record in by_portal | by_cs:
+            record._run("validate")
+        codes = {
+            (record, line.reference): line.result_code
+            for record in by_portal | by_cs
+            for line in record.line_ids
+        }
+        self.assertEqual(codes[(by_portal, "PB-OTHER")], "unknown_reference")
+        self.assertEqual(codes[(by_cs, "PB-OTHER")], "other_contractor")
+        self.assertEqual(codes[(by_portal, "PA-LATER")], "updated")
+
     def test_ambiguous_dates_ask_the_date_order(self):
         self.authenticate(self.portal_a.login, self.portal_a.login)
         self._upload(self._csv(["PA-LATER", "03/04/2025"], ["PA-SOON", "05/06/2025"]))
