@@ -1,3 +1,5 @@
+from datetime import date
+
 from odoo.tests import tagged
 
 from .common import ContractorPortalCommon
@@ -20,3 +22,12 @@ class TestContractorPortalTour(ContractorPortalCommon):
         message = job.message_ids.filtered(lambda m: "certificate attached" in (m.body or ""))
         self.assertEqual(message.author_id, self.portal_a.partner_id)
         self.assertEqual(message.attachment_ids.mapped("name"), ["certificate.pdf"])
+
+    def test_contractor_imports_service_dates(self):
+        account = self._activate(self._create_account("TOUR-P-0002"))
+        self.start_tour("/my", "service_model_portal_import_tour", login=self.portal_a.login)
+        record = self.env["service.import"].search([("contractor_id", "=", self.contractor.id)])
+        self.assertEqual(record.state, "done")
+        self.assertEqual(record.user_id, self.portal_a)
+        self.assertEqual(account.last_service_date, date(2025, 4, 3))
+        self.assertEqual(record.rejected_count, 1)
