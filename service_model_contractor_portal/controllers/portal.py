@@ -367,6 +367,19 @@ class ContractorPortal(CustomerPortal):
         request.session["my_properties_history"] = values["accounts"].ids[:100]
         return request.render("service_model_contractor_portal.portal_my_properties", values)
 
+    def _property_invoices(self, account):
+        """The account's service invoices that Odoo's own portal shows the
+        user (those billed to their agency): links to /my/invoices."""
+        periods = (
+            request.env["service.billing.period"].sudo().search([("account_id", "=", account.id)])
+        )
+        moves = request.env["account.move"]
+        if not periods.move_ids or not moves.has_access("read"):
+            return moves
+        return moves.search(
+            [("id", "in", periods.move_ids.ids)], order="invoice_date desc, id desc"
+        )
+
     @http.route(["/my/properties/<int:account_id>"], type="http", auth="user", website=True)
     def portal_my_property(self, account_id, **kw):
         account = self._portal_check_access("service.account", account_id)
@@ -380,6 +393,7 @@ class ContractorPortal(CustomerPortal):
             "jobs": account.job_ids.sorted(
                 lambda job: (job.due_date or date.min, job.id), reverse=True
             ),
+            "invoices": self._property_invoices(account),
         }
         values = self._get_page_view_values(account, None, values, "my_properties_history", False)
         return request.render("service_model_contractor_portal.portal_my_property", values)

@@ -341,3 +341,22 @@ class TestAgencyPortal(ContractorPortalCommon):
         self.logout()
         response = self._get(account.access_url, allow_redirects=False)
         self.assertIn("/web/login", response.headers.get("Location", ""))
+
+    def test_property_page_links_the_agencys_invoices(self):
+        account = self.job_soon.account_id
+        self.company.service_billing_post_invoices = True
+        account.bill_to = "agency"
+        self.job_soon._complete(self.today)
+        invoices = self.env["service.billing.period"].search([("account_id", "=", account.id)])
+        invoice = invoices.move_ids.filtered(lambda move: move.state == "posted")
+        self.assertEqual(invoice.partner_id, self.agency)
+        self.authenticate(self.portal_agency.login, self.portal_agency.login)
+        page = self._get(account.access_url)
+        self.assertIn('id="property_invoices"', page.text)
+        self.assertIn(invoice.name, page.text)
+        # Odoo's own invoice page, through its own access rules (no token)
+        self.assertEqual(self._get(invoice.access_url).status_code, 200)
+        self.authenticate(self.portal_a.login, self.portal_a.login)
+        self.assertNotIn('id="property_invoices"', self._get(self.job_soon.access_url).text)
+        response = self._get(invoice.access_url, allow_redirects=False)
+        self.assertNotEqual(response.status_code, 200)
