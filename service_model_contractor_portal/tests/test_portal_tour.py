@@ -31,3 +31,9 @@ class TestContractorPortalTour(ContractorPortalCommon):
         self.assertEqual(record.user_id, self.portal_a)
         self.assertEqual(account.last_service_date, date(2025, 4, 3))
         self.assertEqual(record.rejected_count, 1)
+
+    def test_agency_opens_a_property_and_its_invoice(self):
+        self.company.service_billing_post_invoices = True
+        self.job_soon.account_id.bill_to = "agency"
+        self.job_soon._complete(self.today)
+        self.start_tour("/my", "service_model_portal_agency_tour", login=self.portal_agency.login)
