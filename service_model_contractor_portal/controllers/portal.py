@@ -24,8 +24,9 @@ post_route = partial(http.route, type="http", auth="user", methods=["POST"], web
 
 
 class ContractorPortal(CustomerPortal):
-    """The contractor's jobs on the portal: counts on /my, the list, the page
-    and the actions (accept, start, complete).
+    """The portal of contractors and agencies: the contractor's jobs (counts
+    on /my, the list, the page, the actions accept, start and complete) and
+    the agency's properties (list and page, read-only).
 
     Reads go through the user's own rights (the portal record rules); each
     action checks the user's access to the job with
