@@ -9,6 +9,13 @@
     "depends": ["service_model", "portal"],
     "data": [
         "security/ir.model.access.csv",
+        "security/service_model_contractor_portal_rules.xml",
+        "views/portal_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "service_model_contractor_portal/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
 }

@@ -1,0 +1,1 @@
+from . import service_account, service_import, service_job

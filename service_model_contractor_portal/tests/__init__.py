@@ -1,0 +1,1 @@
+from . import test_portal, test_portal_import, test_portal_tour
