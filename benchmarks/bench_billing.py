@@ -97,27 +97,6 @@ def bench_config(base_config, addons):
 # -- data --------------------------------------------------------------------------------
 
 
-def clone_rows(cr, table, template_id, count, overrides=None):
-    """Insert ``count`` copies of row ``template_id`` of ``table``; return the new ids."""
-    overrides = overrides or {}
-    cr.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name != 'id'",
-        (table,),
-    )
-    columns = [row[0] for row in cr.fetchall()]
-    # names come from the catalogue, values are parameters
-    select = ", ".join("%s" if name in overrides else f'"{name}"' for name in columns)
-    params = [overrides[name] for name in columns if name in overrides]
-    cr.execute(
-        f"""INSERT INTO "{table}" ({", ".join(f'"{name}"' for name in columns)})
-            SELECT {select} FROM "{table}", generate_series(1, %s)
-             WHERE "{table}".id = %s
-         RETURNING id""",
-        [*params, count, template_id],
-    )
-    return [row[0] for row in cr.fetchall()]
-
-
 def build_data(env, count, post=True):
     """N due subscriptions (ours) and N due yearly contracts (OCA): their ids."""
     from odoo.addons.service_model.lib import billing_schedule
@@ -151,7 +130,7 @@ def build_data(env, count, post=True):
     Subscription = env["service.subscription"]
     template = Subscription.create(Subscription._prepare_from_account(account, start))
     env.flush_all()
-    sub_ids = clone_rows(
+    sub_ids = benchlib.clone_rows(
         cr,
         "service_subscription",
         template.id,
@@ -211,7 +190,7 @@ def build_data(env, count, post=True):
     )
     env.flush_all()
     line = contract.contract_line_ids
-    contract_ids = clone_rows(cr, "contract_contract", contract.id, count)
+    contract_ids = benchlib.clone_rows(cr, "contract_contract", contract.id, count)
     cr.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_name = 'contract_line' AND column_name NOT IN ('id', 'contract_id')"
