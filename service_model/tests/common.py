@@ -5,6 +5,7 @@ works Monday to Friday on a calendar in UTC, with public holidays added per
 test through :meth:`ServiceModelCommon._add_holiday`.
 """
 
+import base64
 from datetime import date, datetime, time
 
 from odoo.tests import TransactionCase, new_test_user
@@ -138,3 +139,20 @@ class ServiceModelCommon(TransactionCase):
         return self.env["service.account"]._apply_service_dates(
             [{"account": account, "service_date": service_date}], **kwargs
         )[0]
+
+    def _odoo_import_csv(self, env, data, fields=("id", "last_service_date")):
+        """Odoo's own Import (``base_import``) of CSV ``data`` onto service accounts, as ``env``'s user."""
+        importer = env["base_import.import"].create(
+            {
+                "res_model": "service.account",
+                "file": base64.b64encode(data),
+                "file_name": "dates.csv",
+                "file_type": "text/csv",
+            }
+        )
+        importer.file = data
+        return importer.execute_import(
+            list(fields),
+            list(fields),
+            {"quoting": '"', "separator": ",", "has_headers": True, "date_format": "%Y-%m-%d"},
+        )

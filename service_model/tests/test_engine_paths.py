@@ -1,7 +1,6 @@
 """Every path that changes a service date, a stage or a job goes through the
 due-date engine, as the least-privileged role that takes it."""
 
-import base64
 from datetime import date, timedelta
 from xmlrpc.client import Fault
 
@@ -184,24 +183,7 @@ class TestServiceDatePaths(EnginePathsCommon):
     def test_base_import_as_cs_user(self):
         xmlid = self.active.export_data(["id"])["datas"][0][0]
         data = f"id,last_service_date\n{xmlid},2025-06-10\n".encode()
-        importer = (
-            self.env["base_import.import"]
-            .with_user(self.cs_user)
-            .create(
-                {
-                    "res_model": "service.account",
-                    "file": base64.b64encode(data),
-                    "file_name": "dates.csv",
-                    "file_type": "text/csv",
-                }
-            )
-        )
-        importer.file = data
-        result = importer.execute_import(
-            ["id", "last_service_date"],
-            ["id", "last_service_date"],
-            {"quoting": '"', "separator": ",", "has_headers": True, "date_format": "%Y-%m-%d"},
-        )
+        result = self._odoo_import_csv(self.env(user=self.cs_user), data)
         self.assertFalse(result["messages"], result["messages"])
         self.assertEqual(self.active.open_job_id.anchor_date, LAST_SERVICE)
 

@@ -1,4 +1,3 @@
-import base64
 from datetime import date
 
 from freezegun import freeze_time
@@ -21,6 +20,13 @@ class TrackingCase(ServiceModelCommon):
             ]
         )
 
+    def _cs_env(self):
+        """The CS user's environment, with the chatter on as in production."""
+        return self.env(
+            user=self.cs_user,
+            context=dict(self.env.context, tracking_disable=False, mail_create_nolog=False),
+        )
+
     def _accounts(self, count, prefix):
         accounts = self.env["service.account"]
         for index in range(count):
@@ -36,10 +42,7 @@ class TestBatchTracking(TrackingCase):
     with its own old and new value, created in one batch."""
 
     def _apply_as_cs(self, accounts, service_date):
-        env = self.env(
-            user=self.cs_user,
-            context=dict(self.env.context, tracking_disable=False, mail_create_nolog=False),
-        )
+        env = self._cs_env()
         return env["service.account"]._apply_service_dates(
             [{"account": account, "service_date": service_date} for account in accounts]
         )
@@ -109,10 +112,7 @@ class TestImportTracksAnchors(TrackingCase):
         self.contractor.service_auto_accept = "always"
         rows = "\n".join(f"{a.property_reference},2026-03-02" for a in accounts)
         data = f"Property ID,Last service\n{rows}\n".encode()
-        env = self.env(
-            user=self.cs_user,
-            context=dict(self.env.context, tracking_disable=False, mail_create_nolog=False),
-        )
+        env = self._cs_env()
         record = env["service.import"]._create_from_file(
             self.contractor.with_env(env), data, "dates.csv"
         )
@@ -126,23 +126,7 @@ class TestImportTracksAnchors(TrackingCase):
         xmlids = [row[0] for row in accounts.export_data(["id"])["datas"]]
         rows = "\n".join(f"{xmlid},2026-03-02" for xmlid in xmlids)
         data = f"id,last_service_date\n{rows}\n".encode()
-        env = self.env(
-            user=self.cs_user,
-            context=dict(self.env.context, tracking_disable=False, mail_create_nolog=False),
-        )
-        importer = env["base_import.import"].create(
-            {
-                "res_model": "service.account",
-                "file": base64.b64encode(data),
-                "file_name": "dates.csv",
-                "file_type": "text/csv",
-            }
-        )
-        importer.file = data
-        result = importer.execute_import(
-            ["id", "last_service_date"],
-            ["id", "last_service_date"],
-            {"quoting": '"', "separator": ",", "has_headers": True, "date_format": "%Y-%m-%d"},
-        )
+        env = self._cs_env()
+        result = self._odoo_import_csv(env, data)
         self.assertFalse(result["messages"], result["messages"])
         self._assert_tracked(accounts, date(2025, 3, 3), date(2026, 3, 2))
