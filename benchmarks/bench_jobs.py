@@ -1,21 +1,25 @@
 """Job creation benchmark: the due-date engine's batch against plain ORM create.
 
-    bash scripts/sm.sh bench jobs [--sizes 1000,10000] [--keep-db]
+    bash scripts/sm.sh bench jobs [--sizes 1000,10000] [--reps 3] [--keep-db]
 
 Creates its own database (``sm_bench_jobs``, dropped at the end) with
 service_model and no demo data, then for each size N builds N active service
 accounts with last-service dates spread over a year (none overdue), and
-times, each in its own transaction rolled back afterwards:
+times, each in its own transaction rolled back afterwards, the same N jobs
+made two ways, each in ten successive calls of N/10 accounts:
 
-- ``service.account._create_jobs_from_anchors()``: the engine computes every
-  due date (working calendar, holidays, flags) and inserts the jobs in one
-  statement;
-- ``service.job.create(vals_list)``: the ORM creating the same jobs from
-  due dates computed beforehand (the engine's work is not counted on this
-  side).
+- ours: ``service.account._create_jobs_from_anchors()``, the engine's batch;
+- the ORM's way: for each account, its due date from the same engine
+  function (``lib.due_date.compute_due_date``, with the account's policy read
+  through ``_engine_policies``), then one ``service.job.create(vals_list)``.
 
-Prints jobs per second and SQL queries for both, and the ratio. The query
-count of the batch does not grow with N.
+Both sides do the same work inside their timed window: the due dates are
+computed there, the ORM checks the companies, and the chatter is on
+(creation message per job, followers, tracking written as at a commit).
+Before each side the database is vacuumed and analysed; the order of the
+sides alternates between the ``--reps`` repetitions; each figure is the
+median with its spread. Prints jobs per second, the first and the last
+tenth's throughput and the SQL queries of each side.
 """
 
 import argparse
@@ -24,6 +28,7 @@ import time
 from datetime import timedelta
 
 import benchlib
+import benchstats
 
 from odoo import SUPERUSER_ID, api
 
@@ -67,57 +72,76 @@ def build_accounts(env, size, prefix):
     return accounts.ids
 
 
-def measure(registry, run):
-    """Run ``run(env)`` in a fresh transaction, rolled back; return figures."""
+def measure(registry, run, account_ids):
+    """``run(env, chunk)`` on ten chunks of the accounts in one transaction,
+    rolled back; returns (jobs created, seconds, queries, progress points)."""
+    chunks = [account_ids[index::10] for index in range(10)]
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
         before_queries = cr.sql_log_count
-        start = time.perf_counter()
-        created = run(env)
+        progress, created, start = [], 0, time.perf_counter()
+        for chunk in chunks:
+            created += run(env, chunk)
+            env.flush_all()
+            progress.append((time.perf_counter() - start, created))
+        cr.precommit.run()  # what a commit would write (tracking)
         env.flush_all()
         seconds = time.perf_counter() - start
+        progress.append((seconds, created))
         queries = cr.sql_log_count - before_queries
         cr.rollback()
-    return created, seconds, queries
+    return created, seconds, queries, progress
 
 
-def engine_batch(account_ids):
-    def run(env):
-        return len(env["service.account"].browse(account_ids)._create_jobs_from_anchors())
-
-    return run
+def engine_batch(env, account_ids):
+    return len(env["service.account"].browse(account_ids)._create_jobs_from_anchors())
 
 
-def orm_create(account_ids):
-    def run(env):
-        accounts = env["service.account"].browse(account_ids)
-        # precompute the values outside the ORM's part of the work
-        vals_list = [
+def orm_create(env, account_ids):
+    from odoo.addons.service_model.lib import (
+        due_date as engine,
+    )  # on the addons path once Odoo is set up
+
+    accounts = env["service.account"].browse(account_ids)
+    policies = accounts._engine_policies()
+    vals_list = []
+    for account in accounts:
+        policy, today = policies[(account.company_id, account.service_type_id)]
+        due = engine.compute_due_date(account.last_service_date, today, policy)
+        auto = account.contractor_id._service_auto_accepts(account.company_id)
+        vals_list.append(
             {
                 "account_id": account.id,
                 "contractor_id": account.contractor_id.id,
                 "company_id": account.company_id.id,
                 "service_type_id": account.service_type_id.id,
-                "state": "accepted",
+                "state": "accepted" if auto else "pending",
                 "anchor_date": account.last_service_date,
-                "due_date": account.last_service_date + timedelta(days=365),
+                "nominal_due_date": due.nominal_date,
+                "due_date": due.due_date,
+                "due_rule": due.rule,
+                "is_overdue_at_creation": due.overdue_at_creation,
+                "is_short_notice": due.short_notice,
+                "is_auto_accepted": auto,
             }
-            for account in accounts
-        ]
-        jobs = (
-            env["service.job"]
-            .with_context(tracking_disable=True, mail_create_nolog=True)
-            .create(vals_list)
         )
-        return len(jobs)
+    # the same context as the engine's (system-created, chatter on)
+    jobs = (
+        env["service.job"]
+        .with_context(service_engine_write=True, mail_create_nosubscribe=True)
+        .create(vals_list)
+    )
+    return len(jobs)
 
-    return run
+
+SIDES = {"engine batch (ours)": engine_batch, "ORM create()": orm_create}
 
 
 def main():
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--odoo-config", required=True)
     arguments.add_argument("--sizes", default="1000,10000")
+    arguments.add_argument("--reps", type=int, default=3, help="repetitions of each side")
     arguments.add_argument("--keep-db", action="store_true")
     options = arguments.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
@@ -125,24 +149,41 @@ def main():
     with benchlib.own_database(
         DB, options.odoo_config, ["service_model"], keep=options.keep_db
     ) as registry:
-        print(f"{'N':>7} {'side':<26}{'jobs/s':>10}{'seconds':>9}{'queries':>9}")
         for size in sizes:
             with registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
                 account_ids = build_accounts(env, size, f"B{size}")
                 cr.commit()
-            results = {}
-            for label, run in (
-                ("engine batch (ours)", engine_batch(account_ids)),
-                ("ORM create()", orm_create(account_ids)),
-            ):
-                created, seconds, queries = measure(registry, run)
-                if created != size:
-                    raise RuntimeError(f"{label} created {created} jobs out of {size}")
-                results[label] = seconds
-                print(f"{size:>7} {label:<26}{size / seconds:>10.0f}{seconds:>9.2f}{queries:>9}")
-            ratio = results["ORM create()"] / results["engine batch (ours)"]
-            print(f"{size:>7} engine batch / ORM create: {ratio:.1f}x jobs per second", flush=True)
+            figures = {
+                label: {"rate": [], "first": [], "last": [], "queries": []} for label in SIDES
+            }
+            for rep in range(options.reps):
+                for label in benchstats.side_order(SIDES, rep):
+                    benchstats.vacuum_analyze(DB)
+                    created, seconds, queries, progress = measure(
+                        registry, SIDES[label], account_ids
+                    )
+                    if created != size:
+                        raise RuntimeError(f"{label} created {created} jobs out of {size}")
+                    first, last = benchstats.tenth_rates(progress, size)
+                    figures[label]["rate"].append(size / seconds)
+                    figures[label]["first"].append(first)
+                    figures[label]["last"].append(last)
+                    figures[label]["queries"].append(queries)
+            print(f"N = {size}, median [lowest-highest] of {options.reps} repetitions")
+            print(f"{'side':<22}{'jobs/s':>20}{'first tenth':>20}{'last tenth':>20}{'queries':>10}")
+            for label, values in figures.items():
+                print(
+                    f"{label:<22}{benchstats.fmt_rate(values['rate'], 7):>20}"
+                    f"{benchstats.fmt_rate(values['first'], 7):>20}"
+                    f"{benchstats.fmt_rate(values['last'], 7):>20}"
+                    f"{benchstats.median_spread(values['queries'])[0]:>10.0f}"
+                )
+            ratio = (
+                benchstats.median_spread(figures["engine batch (ours)"]["rate"])[0]
+                / benchstats.median_spread(figures["ORM create()"]["rate"])[0]
+            )
+            print(f"engine batch / ORM create: {ratio:.2f}x jobs per second", flush=True)
     return 0
 
 
