@@ -242,18 +242,16 @@ def main():
                 )
 
         print("median [lowest-highest] of the repetitions")
-        print(f"{'':22}{'rows/s':>22}{'first tenth':>22}{'last tenth':>22}{'peak MB':>18}")
-        for label, values in figures.items():
-            print(
-                f"{label:<22}{benchstats.fmt_rate(values['rate'], 9):>22}"
-                f"{benchstats.fmt_rate(values['first'], 9):>22}"
-                f"{benchstats.fmt_rate(values['last'], 9):>22}"
-                f"{benchstats.fmt_rate(values['mb'], 6):>18}"
-            )
-        ratio = (
-            benchstats.median_spread(figures["service.import"]["rate"])[0]
-            / benchstats.median_spread(figures["native base_import"]["rate"])[0]
+        benchstats.print_figures(
+            figures,
+            [
+                ("rate", "rows/s"),
+                ("first", "first tenth"),
+                ("last", "last tenth"),
+                ("mb", "peak MB"),
+            ],
         )
+        ratio = benchstats.median_ratio(figures, "service.import", "native base_import")
         print(
             f"ours / native: {ratio:.2f}x rows per second (target: {TARGET_RATIO:g}x)", flush=True
         )

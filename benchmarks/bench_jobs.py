@@ -171,18 +171,16 @@ def main():
                     figures[label]["last"].append(last)
                     figures[label]["queries"].append(queries)
             print(f"N = {size}, median [lowest-highest] of {options.reps} repetitions")
-            print(f"{'side':<22}{'jobs/s':>20}{'first tenth':>20}{'last tenth':>20}{'queries':>10}")
-            for label, values in figures.items():
-                print(
-                    f"{label:<22}{benchstats.fmt_rate(values['rate'], 7):>20}"
-                    f"{benchstats.fmt_rate(values['first'], 7):>20}"
-                    f"{benchstats.fmt_rate(values['last'], 7):>20}"
-                    f"{benchstats.median_spread(values['queries'])[0]:>10.0f}"
-                )
-            ratio = (
-                benchstats.median_spread(figures["engine batch (ours)"]["rate"])[0]
-                / benchstats.median_spread(figures["ORM create()"]["rate"])[0]
+            benchstats.print_figures(
+                figures,
+                [
+                    ("rate", "jobs/s"),
+                    ("first", "first tenth"),
+                    ("last", "last tenth"),
+                    ("queries", "queries"),
+                ],
             )
+            ratio = benchstats.median_ratio(figures, "engine batch (ours)", "ORM create()")
             print(f"engine batch / ORM create: {ratio:.2f}x jobs per second", flush=True)
     return 0
 

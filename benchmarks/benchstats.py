@@ -70,3 +70,19 @@ def tenth_rates(progress, total):
     first = time_at(tenth)
     last = progress[-1][0] - time_at(total - tenth)
     return (tenth / first if first > 0 else 0.0), (tenth / last if last > 0 else 0.0)
+
+
+def print_figures(figures, columns):
+    """One line per side: the median [lowest-highest] of each column.
+
+    ``figures`` maps a side's label to ``{key: [one value per repetition]}``;
+    ``columns`` lists ``(key, heading)`` in the order to print.
+    """
+    print(f"{'side':<24}" + "".join(f"{heading:>22}" for _key, heading in columns))
+    for label, values in figures.items():
+        print(f"{label:<24}" + "".join(f"{fmt_rate(values[key], 9):>22}" for key, _h in columns))
+
+
+def median_ratio(figures, ours, theirs, key="rate"):
+    """The ratio of two sides' medians of ``key``."""
+    return median_spread(figures[ours][key])[0] / median_spread(figures[theirs][key])[0]
