@@ -21,6 +21,7 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/ir_actions_server_views.xml",
+        "views/service_comm_unsubscribe_templates.xml",
         "wizard/service_comm_preview_views.xml",
     ],
     "installable": True,

@@ -62,3 +62,12 @@ class AccountMove(models.Model):
             view_mode="list,form",
             views=[(False, "list"), (False, "form")],
         )
+
+    def _service_comm_link(self, partner):
+        """The link a message about this invoice gives ``partner``: Odoo's own
+        invoice page (with its access token) to the party billed, the backend
+        form to anyone else."""
+        self.ensure_one()
+        if partner and partner.commercial_partner_id == self.commercial_partner_id:
+            return self.get_base_url() + self._get_share_url(redirect=True)
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"

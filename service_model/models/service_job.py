@@ -492,3 +492,9 @@ class ServiceJob(models.Model):
     def action_resolve_conflict(self):
         self.write({"has_conflict": False})
         return True
+
+    def _service_comm_link(self, partner):
+        """The link a message about this job gives ``partner``: by default its
+        backend form; the portal addon links its portal users to their own pages."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"

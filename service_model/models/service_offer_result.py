@@ -219,3 +219,8 @@ class ServiceOfferResult(models.Model):
         self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
             activities
         )
+
+    def _service_comm_link(self, partner):
+        """The link a message about this result gives ``partner``: its account's."""
+        self.ensure_one()
+        return self.account_id._service_comm_link(partner)

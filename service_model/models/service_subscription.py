@@ -576,6 +576,12 @@ class ServiceSubscription(models.Model):
             )
         return result
 
+    def _service_comm_link(self, partner):
+        """The link a message about this subscription gives ``partner``: by default its
+        backend form; the portal addon links its portal users to their own pages."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"
+
 
 class ServiceAccount(models.Model):
     _inherit = "service.account"

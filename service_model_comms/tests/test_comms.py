@@ -102,7 +102,7 @@ class TestComms(ServiceModelCommon):
         self.assertEqual(len(mails), 3)
         self.assertEqual(set(mails.mapped("state")), {"outgoing"})
         self.assertEqual(mails.recipient_ids, self.end_user | self.agency | self.contractor)
-        self.assertIn("Account activated", mails[0].subject)
+        self.assertIn("is active", mails[0].subject)
         self.assertEqual(set(activated.mapped("delivery_state")), {"queued"})
         # CS reads the whole story on the account's tab, and cannot change it
         log = account.with_user(self.cs_user).comm_decision_ids
@@ -211,7 +211,7 @@ class TestComms(ServiceModelCommon):
         Queue = self.env["service.comm.event"]
         # the daily run, in batches of one job: each batch is a transaction of its own
         Queue._enqueue("job_due_soon", jobs, {job.id: "2026-03-13" for job in jobs}, batch_size=1)
-        template = self.env.ref("service_model_comms.mail_template_job_event")
+        template = self.env.ref("service_model_comms.mail_template_job_due_soon")
         subject = template.subject
         # the second job's email cannot be rendered: the run stops after the first batch
         template.subject = "{{ 1 / 0 if object.property_reference == 'P-C12' else 'Due soon' }}"
@@ -231,7 +231,7 @@ class TestComms(ServiceModelCommon):
             sent = self.env["mail.mail"].search(
                 [("model", "=", "service.job"), ("res_id", "=", job.id)]
             )
-            self.assertEqual(len(sent.filtered(lambda m: "due soon" in m.subject.lower())), 2)
+            self.assertEqual(len(sent.filtered(lambda m: "due" in m.subject.lower())), 2)
 
     @freeze_time(NOW)
     def test_service_admin_switches_sms_off_in_settings(self):
