@@ -72,3 +72,48 @@ class TestDemoData(TransactionCase):
             .search([("billing_error_date", "!=", False)]),
             station.subscription_ids,
         )
+
+    def _load_demo(self, *files):
+        for file in files:
+            convert_file(
+                self.env,
+                "service_model_suite",
+                file,
+                {},
+                mode="init",
+                noupdate=False,
+                kind="demo",
+                pathname=f"{get_module_path('service_model_suite')}/{file}",
+            )
+
+    def test_demo_communications_tell_the_story(self):
+        self._load_demo(
+            "data/service_model_suite_demo.xml", "data/service_model_suite_comms_demo.xml"
+        )
+        cs = self.env.ref("service_model_suite.demo_user_cs")
+        accounts = self.env["service.account"].search([("property_reference", "like", "DEMO-")])
+        # what the CS user reads on the accounts' Communications tabs
+        log = accounts.with_user(cs).comm_decision_ids
+        outcomes = {d.outcome for d in log}
+        self.assertLessEqual({"send", "suppress"}, outcomes)
+        reasons = set(log.mapped("reason_code"))
+        for reason in (
+            "account_not_live",  # Orchard is onboarding: nothing to its owner
+            "auto_accepted",  # the contractor accepted nothing by hand
+            "partner_do_not_contact",  # Femi asked not to be contacted
+            "email_blacklisted",  # Eve unsubscribed from offers
+            "duplicate",  # Old Mill activated twice the same day
+            "no_email",  # Cleo has a phone only
+            "no_recipient",  # no agency on most accounts
+        ):
+            self.assertIn(reason, reasons)
+        harbourside = self.env.ref("service_model_suite.demo_account_harbourside")
+        redirected = harbourside.comm_decision_ids.filtered("redirected_from_id")
+        self.assertTrue(redirected)
+        self.assertEqual(
+            redirected.recipient_id, self.env.ref("service_model_suite.demo_agency_harbour")
+        )
+        eve = self.env.ref("service_model_suite.demo_account_riverside").comm_decision_ids
+        self.assertTrue(eve.filtered(lambda d: d.event == "invoice_issued" and d.mail_id))
+        self.assertTrue(eve.filtered(lambda d: d.reason_code == "email_blacklisted"))
+        self.assertFalse(self.env["service.comm.event"].search([]))  # nothing left waiting
