@@ -18,15 +18,21 @@ class ServiceCommPreview(models.TransientModel):
         help="The job a job event is about; the account's open job by default.",
     )
     event = fields.Selection(EVENTS, required=True, default="account_activated")
+    is_job_event = fields.Boolean(compute="_compute_is_job_event")
     preview_html = fields.Html(compute="_compute_preview_html", sanitize=False)
 
     @api.onchange("account_id")
     def _onchange_account_id(self):
         self.job_id = self.account_id.open_job_id or self.account_id.job_ids[:1]
 
+    @api.depends("event")
+    def _compute_is_job_event(self):
+        for wizard in self:
+            wizard.is_job_event = bool(wizard.event) and wizard.event.startswith("job_")
+
     def _record(self):
         self.ensure_one()
-        return self.job_id if self.event.startswith("job_") else self.account_id
+        return self.job_id if self.is_job_event else self.account_id
 
     def _preview_rows(self):
         """The rows a dispatch would log now, as create values."""
