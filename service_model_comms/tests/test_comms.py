@@ -107,6 +107,7 @@ class TestComms(ServiceModelCommon):
         # CS reads the whole story on the account's tab, and cannot change it
         log = account.with_user(self.cs_user).comm_decision_ids
         self.assertEqual(log, onboarding | activated)
+        self.assertEqual(set(log.mapped("delivery_state")), {"none", "queued"})
         with self.assertRaises(AccessError):
             log[0].write({"outcome": "send"})
         with self.assertRaises(AccessError):

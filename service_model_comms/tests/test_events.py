@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 from odoo.addons.service_model.tests.common import NOW, ServiceModelCommon
+from odoo.exceptions import AccessError
 from odoo.tests import freeze_time, new_test_user, tagged
 
 
@@ -171,3 +172,29 @@ class TestCommEvents(ServiceModelCommon):
         self.assertEqual(decision.reason, "The email address opted out of marketing messages.")
         activated = self._decisions(account, "account_activated")
         self.assertEqual(self._sent(activated, "end_user").recipient_id, self.end_user)
+
+    @freeze_time(NOW)
+    def test_finance_reads_the_invoice_log_not_the_matrix_nor_the_preview(self):
+        account = self._activate(self._create_account("P-E06"))
+        account.last_service_date = date(2025, 6, 1)
+        account.open_job_id.action_done()
+        invoice = account.subscription_ids.billing_period_ids.move_id
+        self.assertTrue(invoice)
+        issued = self._decisions(invoice, "invoice_issued")
+        as_finance = self.env["service.comm.decision"].with_user(self.finance_user)
+        self.assertEqual(
+            as_finance.search([("res_model", "=", "account.move"), ("res_id", "=", invoice.id)]),
+            issued,
+        )
+        sent = self._sent(issued, "end_user").with_user(self.finance_user)
+        self.assertEqual((sent.delivery_state, sent.reason), ("queued", "All rules passed."))
+        rule = self.env.ref("service_model_comms.service_comm_rule_invoice_issued_finance")
+        self.assertFalse(rule.with_user(self.finance_user).send_email)  # Finance reads the matrix
+        with self.assertRaises(AccessError):
+            rule.with_user(self.finance_user).write({"send_email": True})
+        with self.assertRaises(AccessError):
+            self.env["service.comm.preview"].with_user(self.finance_user).create(
+                {"account_id": account.id, "event": "account_activated"}
+            )
+        with self.assertRaises(AccessError):
+            issued[0].with_user(self.finance_user).write({"outcome": "suppress"})

@@ -55,17 +55,7 @@ registry.category("web_tour.tours").add("service_model_comms_admin_tour", {
 registry.category("web_tour.tours").add("service_model_comms_cs_tour", {
     url: "/odoo",
     steps: () => [
-        ...sm.openApp(),
-        ...sm.openMenu(
-            "service_model.service_model_menu_operations",
-            "service_model.service_account_menu",
-            "Service Accounts"
-        ),
-        {
-            content: "Open the account",
-            trigger: ".o_list_view .o_data_row:contains(TOUR-COMM-1) td[name=property_reference]",
-            run: "click",
-        },
+        ...sm.openAccount("TOUR-COMM-1"),
         {
             content: "Open its communications",
             trigger: ".o_notebook .nav-link[name=communications]",
