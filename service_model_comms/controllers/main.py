@@ -48,11 +48,7 @@ class ServiceCommController(http.Controller):
     def twilio_inbound(self, **params):
         """An SMS sent to our Twilio number: STOP words blacklist the sender's
         number, START words lift it. Refused unless Twilio signed it."""
-        token = request.env["ir.config_parameter"].sudo().get_param(PARAM_TWILIO_TOKEN)
-        received = request.httprequest.headers.get("X-Twilio-Signature", "")
-        if not twilio.is_valid_signature(token, request.httprequest.url, params, received):
-            _logger.warning("Twilio inbound SMS refused: bad or missing signature")
-            raise Forbidden()
+        self._check_twilio_signature(params)
         number = params.get("From", "")
         action = twilio.opt_out_action(params.get("Body"))
         Blacklist = request.env["phone.blacklist"].sudo()
@@ -64,3 +60,27 @@ class ServiceCommController(http.Controller):
             "<?xml version='1.0' encoding='UTF-8'?><Response/>",
             headers=[("Content-Type", "text/xml")],
         )
+
+    @http.route(
+        "/service_comm/twilio/status",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,  # Twilio signs its requests (X-Twilio-Signature)
+        sitemap=False,
+    )
+    def twilio_status(self, **params):
+        """Twilio's delivery report of a message we sent (its StatusCallback)."""
+        self._check_twilio_signature(params)
+        sid = params.get("MessageSid")
+        if sid:
+            messages = request.env["sms.sms"].sudo().search([("service_twilio_sid", "=", sid)])
+            messages._service_twilio_status(params.get("MessageStatus"))
+        return request.make_response("", status=204)
+
+    def _check_twilio_signature(self, params):
+        token = request.env["ir.config_parameter"].sudo().get_param(PARAM_TWILIO_TOKEN)
+        received = request.httprequest.headers.get("X-Twilio-Signature", "")
+        if not twilio.is_valid_signature(token, request.httprequest.url, params, received):
+            _logger.warning("Twilio request refused: bad or missing signature")
+            raise Forbidden()

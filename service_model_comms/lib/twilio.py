@@ -4,6 +4,7 @@
   webhook (HMAC-SHA1 of the URL and the sorted form fields, base64);
 - :func:`sms_outcome`: an answer of the Messages API (or its absence) as the
   ``sms.sms`` state and failure type it leaves the message in;
+- :func:`delivery_outcome`: a delivery report (status callback) as an ``sms.sms`` state;
 - :func:`opt_out_action`: whether an inbound SMS opts its sender out or in.
 """
 
@@ -59,6 +60,16 @@ def sms_outcome(status_code, payload=None):
         return "error", "sms_server"
     code = (payload or {}).get("code") if isinstance(payload, dict) else None
     return "error", FAILURE_TYPES.get(code, "unknown")
+
+
+def delivery_outcome(status):
+    """``(state, failure_type)`` for a delivery report's ``MessageStatus``, or None
+    while the message is still on its way (queued, sending, sent)."""
+    if status == "delivered":
+        return "sent", False
+    if status in ("undelivered", "failed"):
+        return "error", "sms_not_delivered"
+    return None
 
 
 def opt_out_action(body):

@@ -3,7 +3,7 @@ from collections import defaultdict
 
 import requests
 
-from odoo import models
+from odoo import fields, models
 
 from ..lib import twilio
 
@@ -26,6 +26,11 @@ class SmsSms(models.Model):
 
     _inherit = "sms.sms"
 
+    failure_type = fields.Selection(selection_add=[("sms_not_delivered", "Not Delivered")])
+    service_twilio_sid = fields.Char(
+        string="Twilio Message SID", readonly=True, copy=False, index="btree_not_null"
+    )
+
     def _service_twilio_credentials(self):
         """``(account sid, auth token, sender)`` when Twilio is the provider, else None."""
         params = self.env["ir.config_parameter"].sudo()
@@ -46,12 +51,18 @@ class SmsSms(models.Model):
                 raise_exception=raise_exception,
             )
         sid, token, sender = credentials
+        status_url = f"{self.get_base_url()}/service_comm/twilio/status"
         outcomes = defaultdict(lambda: self.browse())
         for sms in self:
             try:
                 response = requests.post(
                     twilio.API_URL.format(sid=sid),
-                    data={"To": sms.number, "From": sender, "Body": sms.body or ""},
+                    data={
+                        "To": sms.number,
+                        "From": sender,
+                        "Body": sms.body or "",
+                        "StatusCallback": status_url,
+                    },
                     auth=(sid, token),
                     timeout=twilio.TIMEOUT,
                 )
@@ -70,6 +81,9 @@ class SmsSms(models.Model):
                 _logger.info(
                     "Twilio: SMS %s refused (%s): %s", sms.id, response.status_code, payload
                 )
+            elif isinstance(payload, dict) and payload.get("sid"):
+                # the delivery report (status callback) names the message by it
+                sms.sudo().service_twilio_sid = payload["sid"]
             outcomes[outcome] |= sms
         for (state, failure_type), messages in outcomes.items():
             messages = messages.sudo().with_context(sms_skip_msg_notification=True)
@@ -77,3 +91,9 @@ class SmsSms(models.Model):
             if (state == "error" and unlink_failed) or (state != "error" and unlink_sent):
                 messages.to_delete = True
         self.sudo().mail_message_id._notify_message_notification_update()
+
+    def _service_twilio_status(self, status):
+        """Twilio's delivery report ``status`` for these messages."""
+        outcome = twilio.delivery_outcome(status)
+        if outcome:
+            self.sudo()._update_sms_state_and_trackers(outcome[0], failure_type=outcome[1])

@@ -75,8 +75,14 @@ class TestTwilioProvider(TwilioCommon):
         self.assertEqual(args[0], twilio.API_URL.format(sid=SID))
         self.assertEqual(
             kwargs["data"],
-            {"To": "+447911123456", "From": "+441234567890", "Body": "Your visit is due."},
+            {
+                "To": "+447911123456",
+                "From": "+441234567890",
+                "Body": "Your visit is due.",
+                "StatusCallback": f"{sms.get_base_url()}/service_comm/twilio/status",
+            },
         )
+        self.assertEqual(sms.service_twilio_sid, "SM1")
         self.assertEqual(kwargs["auth"], (SID, TOKEN))
         self.assertTrue(kwargs["timeout"])
         self.assertEqual((sms.state, sms.failure_type), ("pending", False))
@@ -157,6 +163,26 @@ class TestOptOutRoutes(HttpCase):
         response = self.url_open(url, data={"From": "+447911123456", "Body": "STOP"})
         self.assertEqual(response.status_code, 403)
         self.assertFalse(self._blacklisted())
+
+    def test_delivery_reports_update_the_message(self):
+        delivered, failed = self.env["sms.sms"].create(
+            [
+                {"number": "+447911123456", "body": "A", "state": "pending"},
+                {"number": "+447911123457", "body": "B", "state": "pending"},
+            ]
+        )
+        delivered.service_twilio_sid, failed.service_twilio_sid = "SMok", "SMko"
+        url = f"{self.base_url()}/service_comm/twilio/status"
+        for sid, status in (("SMok", "sent"), ("SMok", "delivered"), ("SMko", "undelivered")):
+            data = {"MessageSid": sid, "MessageStatus": status}
+            headers = {"X-Twilio-Signature": twilio.signature(TOKEN, url, data)}
+            self.assertEqual(self.url_open(url, data=data, headers=headers).status_code, 204)
+        self.assertEqual(delivered.state, "sent")
+        self.assertEqual((failed.state, failed.failure_type), ("error", "sms_not_delivered"))
+        forged = {"MessageSid": "SMok", "MessageStatus": "failed"}
+        response = self.url_open(url, data=forged, headers={"X-Twilio-Signature": "AAAA"})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(delivered.state, "sent")
 
     def test_unsubscribe_link_blacklists_the_address_only_with_its_signature(self):
         Blacklist = self.env["mail.blacklist"]

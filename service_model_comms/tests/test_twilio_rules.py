@@ -45,6 +45,13 @@ class TestTwilioRules(BaseCase):
             with self.subTest(status=status, payload=payload):
                 self.assertEqual(twilio.sms_outcome(status, payload), expected)
 
+    def test_delivery_reports(self):
+        self.assertEqual(twilio.delivery_outcome("delivered"), ("sent", False))
+        self.assertEqual(twilio.delivery_outcome("undelivered"), ("error", "sms_not_delivered"))
+        self.assertEqual(twilio.delivery_outcome("failed"), ("error", "sms_not_delivered"))
+        for status in ("queued", "sending", "sent", "", None):
+            self.assertIsNone(twilio.delivery_outcome(status), status)
+
     def test_stop_and_start_keywords(self):
         for body in ("STOP", " stop ", "StopAll", "UNSUBSCRIBE", "cancel", "END", "quit"):
             self.assertEqual(twilio.opt_out_action(body), "stop", body)
