@@ -31,17 +31,17 @@ class ResConfigSettings(models.TransientModel):
         groups="service_model.group_service_admin",
     )
     service_twilio_account_sid = fields.Char(
-        string="Twilio Account SID",
+        string="Twilio SMS Account SID",
         config_parameter=PARAM_TWILIO_SID,
         groups="service_model.group_service_admin",
     )
     service_twilio_auth_token = fields.Char(
-        string="Twilio Auth Token",
+        string="Twilio SMS Auth Token",
         config_parameter=PARAM_TWILIO_TOKEN,
         groups="service_model.group_service_admin",
     )
     service_twilio_from_number = fields.Char(
-        string="Twilio Sender",
+        string="Twilio SMS Sender",
         config_parameter=PARAM_TWILIO_FROM,
         groups="service_model.group_service_admin",
         help="The Twilio number (E.164) or alphanumeric sender the SMS come from.",

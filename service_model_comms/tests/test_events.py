@@ -198,3 +198,21 @@ class TestCommEvents(ServiceModelCommon):
             )
         with self.assertRaises(AccessError):
             issued[0].with_user(self.finance_user).write({"outcome": "suppress"})
+
+    @freeze_time(NOW)
+    def test_cs_previews_the_invoice_email_of_an_account(self):
+        account = self._activate(self._create_account("P-E07"))
+        account.last_service_date = date(2025, 6, 1)
+        account.open_job_id.action_done()
+        preview = (
+            self.env["service.comm.preview"]
+            .with_user(self.cs_user)
+            .create({"account_id": account.id, "event": "invoice_issued"})
+        )
+        rows = {row["stakeholder"]: row for row in preview._preview_rows()}
+        self.assertEqual(rows["end_user"]["outcome"], "send")
+        self.assertEqual(rows["end_user"]["recipient_id"], self.end_user.id)
+        self.assertEqual(rows["agency"]["reason_code"], "no_recipient")
+        self.assertIn("Ada Owner", preview.preview_html)
+        preview.event = "import_finished"
+        self.assertFalse(preview._preview_rows())  # an import belongs to no account
