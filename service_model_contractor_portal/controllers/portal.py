@@ -63,7 +63,7 @@ class ContractorPortal(CustomerPortal):
     def _user_company_domain(self, fname):
         """Records whose ``fname`` is the user's company (commercial partner) or
         one of its contacts: colleagues share them, internal users included."""
-        return [(fname, "child_of", [request.env.user.commercial_partner_id.id])]
+        return [(f"{fname}.commercial_partner_id", "=", request.env.user.commercial_partner_id.id)]
 
     def _get_jobs_domain(self):
         """The jobs of the user's contractor company."""
