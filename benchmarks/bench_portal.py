@@ -25,8 +25,11 @@ that both sides meet the same load:
 The figures are the server's own, from Odoo's request log (``werkzeug``
 lines carry each request's query count, SQL time and Python time): median
 and p95 of SQL + Python time, and queries per request. It exits non-zero
-when one of our pages has a higher median than Odoo's page beside it, or
-when our query count at the largest size differs from the smallest.
+when one of our three pages (the list, the filtered list, the job page: the
+target) has a higher median than Odoo's page beside it, or when a query
+count of ours at the largest size differs from the smallest. The counters
+are shown beside Odoo's for information only: ours are three real counts
+over the jobs, Odoo's an existence check (``limit=1``) and one count.
 """
 
 import argparse
@@ -61,24 +64,16 @@ INVOICE_COUNTERS = ["invoice_count", "overdue_invoice_count"]
 # -- fixtures ----------------------------------------------------------------------------
 
 
-def portal_user(env, company_name, login, **company_vals):
-    company = env["res.partner"].create({"name": company_name, "is_company": True, **company_vals})
-    contact = env["res.partner"].create(
-        {
-            "name": f"{company_name} contact",
-            "parent_id": company.id,
-            "email": f"{login}@bench.example",
-        }
-    )
+def portal_user(env, partner, login):
+    """Odoo's portal user on ``partner``: the portal group only."""
     env["res.users"].with_context(no_reset_password=True).create(
         {
             "login": login,
             "password": PASSWORD,
-            "partner_id": contact.id,
+            "partner_id": partner.id,
             "groups_id": [Command.set([env.ref("base.group_portal").id])],
         }
     )
-    return company
 
 
 def build_templates(env):
@@ -86,10 +81,15 @@ def build_templates(env):
     env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True))
     company = env.company
     company.write({"fiscalyear_lock_date": False, "sale_lock_date": False})
-    contractor = portal_user(
-        env, "Bench Contractor", "bench_contractor", is_service_contractor=True
+    Partner = env["res.partner"]
+    contractor = Partner.create(
+        {"name": "Bench Contractor", "is_company": True, "is_service_contractor": True}
     )
-    customer = portal_user(env, "Bench Customer", "bench_customer")
+    engineer = Partner.create({"name": "Bench engineer", "parent_id": contractor.id})
+    portal_user(env, engineer, "bench_contractor")
+    # billed to the user's own partner: Odoo's overdue filter lists only those
+    customer = Partner.create({"name": "Bench Customer", "email": "customer@bench.example"})
+    portal_user(env, customer, "bench_customer")
     owner = env["res.partner"].create({"name": "Bench owner", "email": "owner@bench.example"})
     product = env["product.product"].create(
         {"name": "Bench plan", "type": "service", "list_price": 100.0}
@@ -377,7 +377,8 @@ def main():
                         )
                         if label.startswith("ours"):
                             queries_by_size.setdefault(label, {})[size] = queries
-                    if results[ours[0]][0] > results[theirs[0]][0]:
+                    timed = ours[3] is None  # the counters are shown, not part of the target
+                    if timed and results[ours[0]][0] > results[theirs[0]][0]:
                         failures.append(f"N={size}: {ours[0]} is slower than {theirs[0]}")
                 print(flush=True)
         finally:

@@ -62,8 +62,19 @@ class ContractorPortal(CustomerPortal):
 
     def _user_company_domain(self, fname):
         """Records whose ``fname`` is the user's company (commercial partner) or
-        one of its contacts: colleagues share them, internal users included."""
-        return [(f"{fname}.commercial_partner_id", "=", request.env.user.commercial_partner_id.id)]
+        one of its contacts: colleagues share them, internal users included.
+
+        The company's partners are a subquery made sudo: through the user's
+        rights, the partner record rules would walk the partner tree with
+        queries of their own on every search (the records' rules still apply).
+        """
+        company_partners = (
+            request.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            ._search([("commercial_partner_id", "=", request.env.user.commercial_partner_id.id)])
+        )
+        return [(fname, "in", company_partners)]
 
     def _get_jobs_domain(self):
         """The jobs of the user's contractor company."""
