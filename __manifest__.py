@@ -15,6 +15,7 @@
     "demo": [
         "data/service_model_suite_demo.xml",
         "data/service_model_suite_comms_demo.xml",
+        "data/service_model_suite_portal_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

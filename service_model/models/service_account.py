@@ -795,6 +795,13 @@ class ServiceAccount(models.Model):
         self.ensure_one()
         return job
 
+    def _service_comm_link(self, partner):
+        """Hook: the absolute URL of this account for ``partner``, the
+        recipient of a message about it (here the backend form; the portal
+        gives its stakeholders their portal page)."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"
+
     # -- reporting ------------------------------------------------------------------------
 
     def _stage_durations(self):
@@ -806,9 +813,3 @@ class ServiceAccount(models.Model):
             end = log.date_end or now
             durations[log.stage] += (end - log.date_start) / timedelta(days=1)
         return durations
-
-    def _service_comm_link(self, partner):
-        """The link a message about this service account gives ``partner``: by default its
-        backend form; the portal addon links its portal users to their own pages."""
-        self.ensure_one()
-        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"
