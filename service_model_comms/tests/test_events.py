@@ -5,6 +5,8 @@ import csv
 import io
 from datetime import date
 
+from markupsafe import escape
+
 from odoo.addons.service_model.tests.common import NOW, ServiceModelCommon
 from odoo.exceptions import AccessError
 from odoo.tests import freeze_time, new_test_user, tagged
@@ -130,12 +132,17 @@ class TestCommEvents(ServiceModelCommon):
         account = self._activate(
             self._create_account("P-E04", agency_id=self.agency.id, end_user_id=self.end_user.id)
         )
-        mails = {d.stakeholder: d.mail_id for d in self._decisions(account, "account_activated")}
+        decisions = self._decisions(account, "account_activated")
+        mails = {d.stakeholder: d.mail_id for d in decisions}
         self.assertIn("your property", mails["end_user"].body_html)
         self.assertIn("a property you manage", mails["agency"].body_html)
         self.assertIn("assigned to you", mails["contractor"].body_html)
-        for mail in mails.values():
-            self.assertIn(f"/odoo/service.account/{account.id}", mail.body_html)
+        for decision in decisions.filtered("mail_id"):
+            # each recipient's own link: the backend form, or with the portal
+            # installed the stakeholder's portal page
+            link = account._service_comm_link(decision.recipient_id)
+            self.assertIn(str(escape(link)), decision.mail_id.body_html)
+            self.assertIn(f"{account.id}", link)
 
     def test_every_event_has_a_template_of_its_model_in_the_matrix(self):
         models = {
