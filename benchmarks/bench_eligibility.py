@@ -1,32 +1,41 @@
 """Eligibility benchmark: the nightly evaluation against ``filtered_domain`` per account and offer.
 
-    bash scripts/sm.sh bench eligibility [--sizes 2000] [--direct-sample 2000] [--keep-db]
+    bash scripts/sm.sh bench eligibility [--sizes 50000] [--direct-sample 0] [--profile] [--keep-db]
 
 Creates its own database (``sm_bench_eligibility``, dropped at the end) with
-service_model and no demo data. For each size N it builds, with SQL copies
-of records made through the ORM: N service accounts (stages, property types,
-agencies and contractors spread over them), an active subscription for each
-(years 1 to 5), a first-year billing period and, for every other account, a
-posted invoice, a third of them paid and the others due on different dates;
-and 10 offers mixing every criterion (two with an extra domain).
+service_model and no demo data. For each size N (50,000 by default) it
+builds, with SQL copies of records made through the ORM: N service accounts
+(stages, property types, agencies and contractors spread over them), an
+active subscription for each (years 1 to 5), a first-year billing period
+and, for every other account, a posted invoice, a third of them paid and the
+others due on different dates; and 10 offers mixing every criterion (two
+with an extra domain).
 
 Then, each in a forked process:
 
-- ours, first run: ``service.offer._evaluate_all()`` (the nightly cron's
-  method: batches of 1000 accounts, a commit each), creating the results;
+- ours, first run: what a cron worker does with the nightly scheduled
+  action: calls of ``service.offer._cron_evaluate_all()`` (one batch of
+  5,000 accounts each, progress reported with ``ir.cron._notify_progress``),
+  a commit after each, while work remains (as ``ir.cron._run_job`` does);
+  it creates the results;
 - ours, nightly run: the same again, results in place (the every-night case);
 - the direct way: for each account and each offer,
   ``account.filtered_domain(domain)`` with the offer's criteria written as a
   domain (subscription year and overdue invoices through ``any`` / ``not
   any`` on the subscriptions, their periods and invoices); it stores nothing.
-  Above ``--direct-sample`` accounts it runs on that many accounts (the rate
-  is per evaluation, so it compares);
+  It runs on every account, or on the first ``--direct-sample`` accounts
+  (the rate is per evaluation, so it compares);
+- the offer form's preview: for each offer, a new unsaved offer with its
+  criteria, its count of eligible accounts and its sample read;
 - re-evaluation: 100 accounts change agency (ORM write, committed), then the
-  triggered cron's method ``service.offer._evaluate_marked()``.
+  triggered cron's calls (``service.offer._cron_evaluate_marked()``).
 
 Prints evaluations per second and peak memory side by side, checks that the
-direct way and ours agree on the sample, and exits non-zero when ours is
-below 20x the direct way or the re-evaluation of 100 accounts takes 1 s or more.
+direct way and ours agree (on the direct side's accounts) and that the
+preview counts what the nightly run stored, and exits non-zero when ours is
+below 20x the direct way, when the re-evaluation of 100 accounts takes 1 s or
+more, or when a preview takes 2 s or more. ``--profile`` prints cProfile's
+top functions of our runs (slower while profiled).
 """
 
 import argparse

@@ -94,23 +94,26 @@ class ServiceAccount(models.Model):
             return {}
         self.env.flush_all()
         # a set-based read: the nightly run looks at every account, the ORM's
-        # record per row would cost more than the evaluation itself
+        # record per row would cost more than the evaluation itself; joins on
+        # aggregates (hashed by PostgreSQL), not a subquery per account
         self.env.cr.execute(
             SQL(
                 """SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
-                          a.contractor_id,
-                          (SELECT array_agg(s.date_start) FROM service_subscription s
-                            WHERE s.account_id = a.id AND s.state = 'active'),
-                          (SELECT min(m.invoice_date_due)
-                             FROM account_move m
-                             JOIN service_billing_period p ON p.id = m.service_billing_period_id
-                            WHERE p.account_id = a.id AND m.move_type = 'out_invoice'
-                              AND m.state = 'posted'
-                              AND m.payment_state IN ('not_paid', 'partial')),
-                          a.offer_digest
+                          a.contractor_id, s.starts, d.due, a.offer_digest
                      FROM service_account a
-                    WHERE a.id = ANY(%s)""",
-                list(self.ids),
+                LEFT JOIN (SELECT account_id, array_agg(date_start) AS starts
+                             FROM service_subscription
+                            WHERE state = 'active' AND account_id = ANY(%(ids)s)
+                         GROUP BY account_id) s ON s.account_id = a.id
+                LEFT JOIN (SELECT p.account_id, min(m.invoice_date_due) AS due
+                             FROM service_billing_period p
+                             JOIN account_move m ON m.service_billing_period_id = p.id
+                            WHERE p.account_id = ANY(%(ids)s) AND m.move_type = 'out_invoice'
+                              AND m.state = 'posted'
+                              AND m.payment_state IN ('not_paid', 'partial')
+                         GROUP BY p.account_id) d ON d.account_id = a.id
+                    WHERE a.id = ANY(%(ids)s)""",
+                ids=list(self.ids),
             )
         )
         rows = self.env.cr.fetchall()

@@ -265,8 +265,8 @@ class TestEligibility(ServiceModelCommon):
 
     def _progress(self, xmlid):
         """The progress record the cron framework puts in the context of one call."""
-        cron, progress = self.env.ref(xmlid)._add_progress()
-        Offer = self.env["service.offer"].with_context(cron.env.context)
+        _cron, progress = self.env.ref(xmlid)._add_progress()
+        Offer = self.env["service.offer"].with_context(ir_cron_progress_id=progress.id)
         return Offer, progress
 
     def test_triggered_cron_reports_its_batch_to_the_framework(self):
