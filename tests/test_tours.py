@@ -111,7 +111,7 @@ class TestTours(HttpCase):
         offer = self.env["service.offer"].search([("name", "=", "Tour House Offer")])
         self.assertTrue(offer.stage_active and offer.property_type_house)
         # the nightly run (the re-evaluation cron gives the same verdicts)
-        offer._evaluate_all(commit=False)
+        offer._evaluate_all()
         results = offer.result_ids.filtered(lambda r: r.account_id in house | flat)
         self.assertEqual(results.filtered("eligible").account_id, house)
         self.start_tour("/odoo", "service_model_offer_cs_tour", login=self.cs_user.login)
