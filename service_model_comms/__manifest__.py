@@ -1,7 +1,7 @@
 {
     "name": "Service Model - Communications",
     "summary": "Communication matrix, suppression rules with a decision log, mail and SMS",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Services",
     "license": "LGPL-3",
     "author": "Service Model",
