@@ -1,5 +1,6 @@
 from . import (
     ir_actions_server,
+    mail_template,
     res_company,
     res_config_settings,
     res_partner,
