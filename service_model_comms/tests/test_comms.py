@@ -282,6 +282,22 @@ class TestComms(ServiceModelCommon):
         self.assertLessEqual(counts[2] - counts[1], 2, counts)
 
     @freeze_time(NOW)
+    def test_batch_rendering_gives_each_record_its_own_body(self):
+        """The dispatcher's one-compilation rendering of a QWeb body says what
+        Odoo's rendering record by record says."""
+        jobs = self._due_soon_jobs("R", 3)
+        template = self.env.ref("service_model_comms.mail_template_job_event").sudo()
+        template = template.with_context(comm_event="Job due soon")
+        by_record = template._render_field("body_html", jobs.ids)
+        batch = template.with_context(service_comm_batch_render=True)._render_field(
+            "body_html", jobs.ids
+        )
+        self.assertEqual(batch, by_record)
+        self.assertEqual(len(set(batch.values())), 3)
+        for job in jobs:
+            self.assertIn(job.property_reference, batch[job.id])
+
+    @freeze_time(NOW)
     def test_daily_run_batch_queries_do_not_grow_with_the_batch_size(self):
         """One call of the dispatch cron on a queued batch of the daily run costs
         the same queries for 40 jobs as for 5, but for the ORM's multi-row
