@@ -95,7 +95,7 @@ def setup_database(env):
                 "is_company": True,
                 "is_service_contractor": True,
                 "email": f"jobs@contractor{n}.example",
-                "mobile": f"07911 91{n:04d}" if n % 2 else False,
+                "mobile": f"07911 12{n:04d}" if n % 2 else False,
                 "country_id": uk.id,
             }
             for n in range(CONTRACTORS)
@@ -108,7 +108,7 @@ def setup_database(env):
                 "is_company": True,
                 "is_service_agency": True,
                 "email": f"lettings@agency{n}.example",
-                "mobile": f"07911 92{n:04d}",
+                "mobile": f"07911 13{n:04d}",
                 "country_id": uk.id,
             }
             for n in range(AGENCIES)
