@@ -286,13 +286,8 @@ def count_results(cr, job_ids):
         (job_ids,),
     )
     decisions = cr.fetchone()[0]
-    cr.execute(
-        """SELECT count(*) FROM mail_mail_res_partner_rel r
-             JOIN mail_mail mm ON mm.id = r.mail_mail_id
-             JOIN mail_message m ON m.id = mm.mail_message_id
-            WHERE m.model = 'service.job' AND m.res_id = ANY(%s)""",
-        (job_ids,),
-    )
+    # the queue holds this run's messages only (cleared before each side)
+    cr.execute("SELECT count(*) FROM mail_mail_res_partner_rel")
     emails = cr.fetchone()[0]
     cr.execute("SELECT count(*) FROM sms_sms")
     return decisions, emails, cr.fetchone()[0]
