@@ -1,6 +1,7 @@
 from . import (
     ir_actions_server,
     mail_blacklist,
+    mail_template,
     res_company,
     res_config_settings,
     res_partner,

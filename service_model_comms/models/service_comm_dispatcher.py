@@ -7,6 +7,8 @@ from odoo.addons.service_model.models.service_job import DUE_SOON_DAYS, OPEN_STA
 from odoo.fields import Command
 
 from ..lib import suppression
+from .mail_template import BATCH_RENDER
+from .service_comm_event import BATCH_SIZE
 
 # how the records of an event model reach their service account, when not by account_id
 ACCOUNT_PATHS = {"account.move": "service_billing_period_id.subscription_id.account_id"}
@@ -73,6 +75,7 @@ class ServiceCommDispatcher(models.AbstractModel):
         )
         recipients = self._recipients(partners | self._accounts(records).agency_id)
         settings_by_company = {company: self._settings(company) for company in records.company_id}
+        sentences = self._reason_sentences()
         vals_list = []
         for record in records:
             account = self._accounts(record)
@@ -123,7 +126,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                             and suppression_by_code[decision.rule_code].id,
                             "outcome": decision.outcome,
                             "reason_code": decision.reason_code,
-                            "reason": self._reason_sentence(decision),
+                            "reason": self._reason_sentence(decision, sentences),
                             "scheduled_at": decision.scheduled_at,
                             "decided_at": now,
                         }
@@ -290,9 +293,10 @@ class ServiceCommDispatcher(models.AbstractModel):
         return decision
 
     @api.model
-    def _reason_sentence(self, decision):
+    def _reason_sentences(self):
+        """``{reason code: sentence}``, translated once per batch."""
         _ = self.env._
-        sentences = {
+        return {
             "": _("All rules passed."),
             "channel_off": _("This channel is switched off in Settings."),
             "account_do_not_contact": _("The service account is marked do-not-contact."),
@@ -314,6 +318,12 @@ class ServiceCommDispatcher(models.AbstractModel):
             "no_recipient": _("The account has no one in this role."),
             "no_template": _("The matrix has no template for this channel and event."),
         }
+
+    @api.model
+    def _reason_sentence(self, decision, sentences=None):
+        """The decision's reason in words; ``sentences`` from :meth:`_reason_sentences`."""
+        _ = self.env._
+        sentences = sentences or self._reason_sentences()
         sentence = sentences.get(decision.reason_code, decision.reason_code)
         if decision.params.get("redirected_from"):
             sentence = _("%(sentence)s Sent to the agency for the end user.", sentence=sentence)
@@ -328,7 +338,9 @@ class ServiceCommDispatcher(models.AbstractModel):
         """``{(template, event, stakeholder): [vals]}`` of decision values, for batch
         rendering: in a group, each record has one recipient."""
         rules = self.env["service.comm.rule"].sudo().browse({vals["rule_id"] for vals in vals_list})
-        templates = {rule.id: rule[template_field] for rule in rules}
+        templates = {
+            rule.id: rule[template_field].with_context(**{BATCH_RENDER: True}) for rule in rules
+        }
         groups = defaultdict(list)
         for vals in vals_list:
             groups[(templates[vals["rule_id"]], vals["event"], vals["stakeholder"])].append(vals)
@@ -440,15 +452,20 @@ class ServiceCommDispatcher(models.AbstractModel):
 
     @api.model
     def _cron_dispatch_job_reminders(self):
-        self._dispatch_job_reminders()
+        queued = self._dispatch_job_reminders()
+        self.env["ir.cron"]._notify_progress(done=queued, remaining=0)
 
     @api.model
     def _dispatch_job_reminders(self):
         """Queue the due-soon and overdue reminders of every open job, once per
         due date; the dispatch cron then decides them batch by batch, each
-        batch in its own transaction."""
+        batch in its own transaction. Returns how many jobs were queued.
+
+        The jobs are read :data:`~.service_comm_event.BATCH_SIZE` at a time and
+        the cache emptied after each, so that memory does not grow with them."""
         Job = self.env["service.job"].sudo()
         Queue = self.env["service.comm.event"]
+        queued = 0
         for company in self.env["res.company"].sudo().search([]):
             today = company._service_today()
             soon = today + timedelta(days=DUE_SOON_DAYS)
@@ -456,13 +473,18 @@ class ServiceCommDispatcher(models.AbstractModel):
                 ("job_due_soon", [("due_date", ">=", today), ("due_date", "<=", soon)]),
                 ("job_overdue", [("due_date", "<", today)]),
             ):
-                jobs = Job.search_fetch(
-                    [("company_id", "=", company.id), ("state", "in", OPEN_STATES), *domain],
-                    ["due_date"],
-                )
-                Queue._enqueue(
-                    event, jobs, {job.id: fields.Date.to_string(job.due_date) for job in jobs}
-                )
+                domain = [("company_id", "=", company.id), ("state", "in", OPEN_STATES), *domain]
+                last_id = 0
+                while jobs := Job.search_fetch(
+                    [*domain, ("id", ">", last_id)], ["due_date"], order="id", limit=BATCH_SIZE
+                ):
+                    Queue._enqueue(
+                        event, jobs, {job.id: fields.Date.to_string(job.due_date) for job in jobs}
+                    )
+                    queued += len(jobs)
+                    last_id = jobs[-1].id
+                    self.env.invalidate_all()
+        return queued
 
     @api.model
     def _cron_send_deferred(self):
