@@ -287,8 +287,12 @@ class TestComms(ServiceModelCommon):
         """The dispatcher's one-compilation rendering of a QWeb body says what
         Odoo's rendering record by record says."""
         jobs = self._due_soon_jobs("R", 3)
-        template = self.env.ref("service_model_comms.mail_template_job_event").sudo()
-        template = template.with_context(comm_event="Job due soon")
+        template = self.env.ref("service_model_comms.mail_template_job_due_soon").sudo()
+        template = template.with_context(
+            comm_event="Job due soon",
+            comm_stakeholder="contractor",
+            comm_recipients={job.id: job.contractor_id for job in jobs},
+        )
         by_record = template._render_field("body_html", jobs.ids)
         batch = template.with_context(service_comm_batch_render=True)._render_field(
             "body_html", jobs.ids

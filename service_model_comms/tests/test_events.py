@@ -87,7 +87,7 @@ class TestCommEvents(ServiceModelCommon):
             .with_user(self.service_admin)
             .create({"name": "Smoke alarm upgrade", "stage_active": True})
         )
-        offer._evaluate_all(commit=False)
+        offer._evaluate_all()
         result = offer.result_ids.filtered(lambda r: r.account_id == account)
         self.assertTrue(result.eligible)
         decisions = self._decisions(result, "offer_eligible")
@@ -170,7 +170,7 @@ class TestCommEvents(ServiceModelCommon):
         self.assertFalse(Blacklist._service_comm_unsubscribe("ada@owner.example", "forged"))
         self.assertTrue(Blacklist._service_comm_unsubscribe("ada@owner.example", token))
         offer = self.env["service.offer"].create({"name": "Boiler cover", "stage_active": True})
-        offer._evaluate_all(commit=False)
+        offer._evaluate_all()
         result = offer.result_ids.filtered(lambda r: r.account_id == account)
         decision = self._decisions(result, "offer_eligible")
         self.assertEqual(
