@@ -46,6 +46,24 @@ class AccountMove(models.Model):
             counts[period[key]] += count
         return counts
 
+    def _service_log_creation(self):
+        """Log the creation message of these service invoices, in one ``mail.message`` create.
+
+        Each names, with links, the subscription and the billing period it
+        bills, as a Finance auditor expects. The invoices are created with
+        ``mail_create_nolog`` (Odoo would log a bare "Invoice Created" with a
+        create of its own per invoice); this is their creation message.
+        """
+        bodies = {}
+        for move in self:
+            period = move.service_billing_period_id
+            bodies[move.id] = self.env._(
+                "Invoice created by the billing of %(subscription)s for %(period)s.",
+                subscription=period.subscription_id._get_html_link(),
+                period=period._get_html_link(title=period._period_label()),
+            )
+        return self._message_log_batch(bodies)
+
     def _service_form_action(self):
         """Open these invoices: the form for one, the list for several."""
         action = {

@@ -296,6 +296,7 @@ class ServiceSubscription(models.Model):
             .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
             .create(vals_list)
         )
+        moves._service_log_creation()
         to_post = moves.filtered(lambda m: m.company_id.service_billing_post_invoices)
         if to_post:
             to_post._post(soft=False)

@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 import psycopg2
 from freezegun import freeze_time
-from lxml import etree
+from lxml import etree, html
 from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, Command, api
@@ -604,6 +604,44 @@ class TestBillingRoles(BillingCase):
             self.assertFalse(sub.billing_error_date)
             sub.with_user(self.finance).action_bill_due_periods()
         self.assertOneInvoicePerPeriod(sub, [1, 2])
+
+    def _creation_message(self, invoice):
+        """The creation message of ``invoice``, read by Finance: (text, links, author)."""
+        messages = invoice.with_user(self.finance).message_ids.filtered(
+            lambda m: "created by the billing" in m.body
+        )
+        self.assertEqual(len(messages), 1, invoice.name)
+        body = html.fromstring(messages.body)
+        links = [(a.get("data-oe-model"), int(a.get("data-oe-id"))) for a in body.iter("a")]
+        return body.text_content(), links, messages.author_id
+
+    def test_invoices_log_their_subscription_and_period(self):
+        """Each invoice's creation message links its subscription and its billing period:
+        in Finance's name when Finance bills, in OdooBot's when the polling cron does."""
+        with freeze_time("2024-04-01"):
+            subs = self._subs(count=3, date_start=date(2024, 4, 1))
+            subs.with_user(self.finance).action_activate()
+        cron = self.env.ref("service_model.service_billing_cron")
+        with freeze_time("2025-04-01"):
+            cron.method_direct_trigger()
+        self.assertOneInvoicePerPeriod(subs, [1, 2])
+        authors = {1: self.finance.partner_id, 2: cron.user_id.partner_id}
+        self.assertEqual(cron.user_id, self.env.ref("base.user_root"))
+        for sub in subs:
+            for period in sub.billing_period_ids.filtered("move_id"):
+                with self.subTest(sub=sub.name, year=period.sequence):
+                    text, links, author = self._creation_message(period.move_id)
+                    start = period.date_start
+                    self.assertEqual(
+                        text,
+                        f"Invoice created by the billing of {sub.name} for year "
+                        f"{period.sequence}, {start} to {period.date_end}.",
+                    )
+                    self.assertEqual(
+                        links,
+                        [("service.subscription", sub.id), ("service.billing.period", period.id)],
+                    )
+                    self.assertEqual(author, authors[period.sequence])
 
     def test_companies_do_not_see_each_others_billing(self):
         sub = self._billed_sub()
