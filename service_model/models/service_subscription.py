@@ -299,6 +299,7 @@ class ServiceSubscription(models.Model):
         moves._service_log_creation()
         to_post = moves.filtered(lambda m: m.company_id.service_billing_post_invoices)
         if to_post:
+            to_post._service_subscribe_customers()
             to_post._post(soft=False)
         return moves
 

@@ -21,6 +21,12 @@ from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
 from odoo.tools import mute_logger
 
+# Queries per further posted invoice: Odoo's numbering (the journal's reference
+# and last number, the name written and the balance checked again, the analytic
+# distribution of its line); about 11 when posting subscribed the customer and
+# logged the message invoice by invoice.
+POSTED_QUERIES_PER_INVOICE = 6
+
 
 def _make_billing_data(env, count, date_start, term_years=0, amount=100.0, prefix="BILL"):
     """``count`` draft service accounts with a plan, and a partner and product: plain records."""
@@ -195,6 +201,8 @@ class TestBilling(BillingCase):
         # the period started in a locked month: dated on the first open day
         self.assertEqual(invoice.invoice_date, date(2025, 4, 1))
         self.assertEqual(sub.billing_period_ids[0].state, "draft")
+        # as Odoo does, a draft invoice has no follower yet: posting subscribes the customer
+        self.assertFalse(invoice.message_partner_ids)
 
     @freeze_time("2025-06-15")
     def test_activation_needs_a_price_and_a_started_period(self):
@@ -375,6 +383,28 @@ class TestBilling(BillingCase):
             Subscription._cron_bill_due_periods()
             self.assertEqual((progress.done, progress.remaining), (1, 0))
         self.assertOneInvoicePerPeriod(subs, [1, 2])
+
+    def test_posting_costs_a_few_queries_per_invoice(self):
+        """Odoo numbers a posted invoice with a few queries of its own (the journal's last
+        number, its write); the customer follower and the creation message are written once
+        per batch, never per invoice."""
+        counts = {}
+        for day, size in ((1, 2), (2, 10), (3, 30)):
+            with freeze_time(date(2024, 4, day)):
+                subs = self._subs(count=size, date_start=date(2024, 4, day))
+                subs.action_activate()
+            self.env.flush_all()
+            self.env.invalidate_all()
+            with freeze_time(date(2025, 4, day)):
+                before = self.cr.sql_log_count
+                invoices = subs._bill_due_periods(2)
+                self.env.flush_all()
+                self.cr.precommit.run()  # the tracking of the posted invoices
+                counts[size] = self.cr.sql_log_count - before
+            self.assertEqual(len(invoices), size)
+            self.assertEqual(set(invoices.mapped("state")), {"posted"})
+        per_invoice = (counts[30] - counts[10]) / 20
+        self.assertLessEqual(per_invoice, POSTED_QUERIES_PER_INVOICE, counts)
 
     def test_journal_in_another_currency_is_refused(self):
         company_currency = self.company.currency_id
@@ -642,6 +672,34 @@ class TestBillingRoles(BillingCase):
                         [("service.subscription", sub.id), ("service.billing.period", period.id)],
                     )
                     self.assertEqual(author, authors[period.sequence])
+
+    def test_posted_invoices_follow_the_customer_as_odoo_posting_does(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.with_user(self.finance).action_activate()
+            invoice = _invoices(self.env, sub).with_user(self.finance)
+            posted_by_hand = (
+                self.env["account.move"]
+                .with_user(self.finance)
+                .create(
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": sub.partner_id.id,
+                        "invoice_line_ids": [Command.create({"name": "Visit", "price_unit": 50})],
+                    }
+                )
+            )
+            posted_by_hand.action_post()
+        self.assertEqual(invoice.state, "posted")
+        ours, odoos = (
+            move.message_follower_ids.filtered(lambda f: f.partner_id == sub.partner_id)
+            for move in (invoice, posted_by_hand)
+        )
+        self.assertEqual(len(ours), 1)
+        self.assertEqual(ours.subtype_ids, odoos.subtype_ids)
+        self.assertTrue(ours.subtype_ids)
+        # nobody else follows: the system created the invoice, not the user
+        self.assertEqual(invoice.message_partner_ids, sub.partner_id)
 
     def test_companies_do_not_see_each_others_billing(self):
         sub = self._billed_sub()
