@@ -36,7 +36,9 @@ drafts are posted inside its timed window), ``--draft`` compares drafts with
 drafts; a creation message on every invoice (ours names the subscription and
 the period, OCA's the contract). The order of the sides alternates between
 repetitions. Each figure is the median of ``--reps`` repetitions, printed
-with its spread (min-max). For our side it prints the throughput of the
+with its spread (min-max); a ratio is the median of the repetitions' ratios
+(each side against OCA in the same repetition, as the load of a shared
+machine drifts). For our side it prints the throughput of the
 first and of the last tenth of the run (OCA bills in one transaction: no
 tenths). Peak memory is the growth of each process's peak resident set
 during the run (the larger of the two workers).
@@ -424,13 +426,13 @@ def print_results(results, post):
             )
         oca_seconds = [seconds for seconds, _p, _t in runs[OCA]]
         for side, target in TARGETS.items():
-            ours_seconds = [seconds for seconds, _p, _t in runs[side]]
-            ratio = benchlib.median_spread(oca_seconds)[0] / benchlib.median_spread(ours_seconds)[0]
-            per_rep = [o / s for o, s in zip(oca_seconds, ours_seconds, strict=True)]
+            # paired by repetition: the load of a shared machine drifts between repetitions
+            ratio, low, high = benchlib.median_spread(
+                [o / s for o, (s, _p, _t) in zip(oca_seconds, runs[side], strict=True)]
+            )
             print(
-                f"{'':14}{side} / OCA: {ratio:.2f}x (per repetition "
-                f"{min(per_rep):.2f}-{max(per_rep):.2f}), target {target}x"
-                f"{'' if ratio >= target else ': BELOW'}"
+                f"{'':14}{side} / OCA: {ratio:.2f}x (median of the repetitions' ratios, "
+                f"{low:.2f}-{high:.2f}), target {target}x{'' if ratio >= target else ': BELOW'}"
             )
             ok = ok and ratio >= target
         tenths = [t for _s, _p, t in runs[OURS_1]]
