@@ -1,6 +1,7 @@
-"""Billing benchmark: our polling cron (one and two workers) against OCA's contract.
+"""Billing benchmark: our polling cron (one and two workers) against OCA's contract, fairly.
 
-    bash scripts/sm.sh bench billing [--sizes 2000,10000,20000] [--draft] [--keep-db]
+    bash scripts/sm.sh bench billing [--sizes 2000,20000] [--reps 3] [--mix one|many|both]
+                                     [--draft] [--keep-db]
 
 Needs network access once: OCA's ``contract`` addon for Odoo 18.0 (the
 ``odoo-addon-contract`` wheel from PyPI, pinned below) is downloaded with
@@ -9,31 +10,42 @@ Needs network access once: OCA's ``contract`` addon for Odoo 18.0 (the
 never committed here). Its dependencies (base, account, product, portal) are
 all in Odoo Community.
 
-Creates its own database (``sm_bench_billing``, dropped at the end) with
-service_model and contract, no demo data. For each size N it builds, with
-SQL copies of one record made through the ORM:
+Creates ``sm_bench_billing`` with service_model and contract, no demo data.
+For each size N and customer mix (``one``: every invoice to one customer, an
+agency billed for every property; ``many``: N distinct customers) it builds,
+in a copy of that database, with SQL copies of records made through the ORM:
 
 - ours: N active subscriptions started a year ago, year 2 due today;
-- OCA: N contracts with one yearly line, next invoice date today.
+- OCA: N contracts with one yearly line, next invoice date today;
 
-Then, each in forked processes on the same data:
+then ``VACUUM ANALYZE``. That copy is the template of every run: each side
+of each repetition runs in a fresh ``createdb -T`` copy of it, so every side
+starts from the same rows, statistics and no dead rows. The sides, in forked
+processes:
 
 - ours, 1 worker: what a cron worker does with our scheduled action: calls
   of ``service.subscription._bill_due_batch()`` (a batch of 100), a commit
   after each, while work remains (the loop of ``ir.cron._run_job``);
 - ours, 2 workers: the same in two processes at once (SKIP LOCKED shares
-  the queue), after the invoices of the first run are deleted;
+  the queue);
 - OCA: ``contract.contract.cron_recurring_create_invoice()`` (its cron),
-  then a commit.
+  then ``action_post()`` of the invoices it made, then a commit.
 
-Our invoices are posted, as in production ("Post Service Invoices" is on by
-default); ``--draft`` leaves them draft like OCA's, which never posts.
-Posting numbers invoices in one gapless journal sequence: a worker holds the
-sequence from its first posted invoice to its commit, so posting is what two
-workers cannot do at the same time. Prints invoices per second and peak
-memory (growth of each process's peak resident set during the run; the
-larger of the two workers) side by side, and the ratios against the targets
-(2x OCA with two workers, 1.2x with one).
+Both sides do the same work: posted invoices (the shipped default; OCA's
+drafts are posted inside its timed window), ``--draft`` compares drafts with
+drafts; a creation message on every invoice (ours names the subscription and
+the period, OCA's the contract). The order of the sides alternates between
+repetitions. Each figure is the median of ``--reps`` repetitions, printed
+with its spread (min-max); a ratio is the median of the repetitions' ratios
+(each side against OCA in the same repetition, as the load of a shared
+machine drifts). For our side it prints the throughput of the
+first and of the last tenth of the run (OCA bills in one transaction: no
+tenths). Peak memory is the growth of each process's peak resident set
+during the run (the larger of the two workers).
+
+Targets (exit status 1 below them): ours >= 2x OCA with one worker and
+>= 3.5x with two; our last tenth within 10 % of our first tenth; our peak
+memory flat (the largest N within 1.5x + 10 MB of the smallest N).
 """
 
 import argparse
@@ -47,9 +59,15 @@ from pathlib import Path
 
 import benchlib
 
+import odoo
 from odoo import SUPERUSER_ID, api
 
-DB = "sm_bench_billing"
+DB = "sm_bench_billing"  # the modules, no data: the template of each data set
+DATA_DB = "sm_bench_billing_data"  # one size and mix of data: the template of each run
+RUN_DB = "sm_bench_billing_run"  # a fresh copy of DATA_DB for each side of each repetition
+OURS_1, OURS_2, OCA = "ours, 1 worker", "ours, 2 workers", "OCA contract"
+TARGETS = {OURS_1: 2.0, OURS_2: 3.5}
+TENTH_TOLERANCE = 0.9  # our last tenth at least 90 % of our first tenth's throughput
 OCA_WHEEL = "odoo-addon-contract==18.0.2.6.2"
 BENCH_ADDONS = (
     Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -97,8 +115,9 @@ def bench_config(base_config, addons):
 # -- data --------------------------------------------------------------------------------
 
 
-def build_data(env, count, post=True):
-    """N due subscriptions (ours) and N due yearly contracts (OCA): their ids."""
+def build_data(env, count, mix="one", post=True):
+    """N due subscriptions (ours) and N due yearly contracts (OCA), for one customer
+    (``mix="one"``) or N customers (``"many"``)."""
     from odoo.addons.service_model.lib import billing_schedule
 
     cr = env.cr
@@ -205,140 +224,247 @@ def build_data(env, count, post=True):
         (contract_ids, line.id),
     )
     contract.unlink()
+    if mix == "many":
+        spread_customers(cr, partner.id, sub_ids, contract_ids)
     env.invalidate_all()
-    cr.execute("ANALYZE")
     return sub_ids, contract_ids
 
 
-def reset_ours(cr, sub_ids, start):
-    """Undo a run of ours: delete its invoices, plan the periods again."""
+def spread_customers(cr, partner_id, sub_ids, contract_ids):
+    """Give each subscription, and each contract, a customer of its own."""
+    partner_ids = benchlib.clone_rows(cr, "res_partner", partner_id, len(sub_ids))
+    # a copy is its own commercial entity and has a name of its own
     cr.execute(
-        """DELETE FROM account_move m USING service_billing_period p
-            WHERE m.service_billing_period_id = p.id AND p.subscription_id = ANY(%s)""",
-        (sub_ids,),
+        """UPDATE res_partner SET commercial_partner_id = id,
+                  name = name || ' ' || id, complete_name = name || ' ' || id
+            WHERE id = ANY(%s)""",
+        (partner_ids,),
     )
     cr.execute(
-        "UPDATE service_billing_period SET state = 'planned', move_id = NULL WHERE subscription_id = ANY(%s)",
-        (sub_ids,),
+        """UPDATE service_subscription s SET partner_id = c.partner_id
+             FROM unnest(%s::int[], %s::int[]) AS c(id, partner_id) WHERE s.id = c.id""",
+        (sub_ids, partner_ids),
     )
     cr.execute(
-        "UPDATE service_subscription SET next_billing_date = %s WHERE id = ANY(%s)",
-        (start, sub_ids),
+        """UPDATE contract_contract k
+              SET partner_id = c.partner_id, commercial_partner_id = c.partner_id,
+                  invoice_partner_id = CASE WHEN k.invoice_partner_id IS NULL THEN NULL
+                                            ELSE c.partner_id END
+             FROM unnest(%s::int[], %s::int[]) AS c(id, partner_id) WHERE k.id = c.id""",
+        (contract_ids, partner_ids),
     )
-    cr.execute("ANALYZE")
-
-
-def count_invoices(env, sub_ids, contract_ids):
-    env.cr.execute(
-        """SELECT count(*), count(DISTINCT p.id) FROM account_move m
-             JOIN service_billing_period p ON p.id = m.service_billing_period_id
-            WHERE p.subscription_id = ANY(%s)""",
-        (sub_ids,),
-    )
-    ours, ours_periods = env.cr.fetchone()
-    env.cr.execute(
-        """SELECT count(DISTINCT l.move_id) FROM account_move_line l
-             JOIN contract_line c ON c.id = l.contract_line_id
-            WHERE c.contract_id = ANY(%s)""",
+    cr.execute(
+        """UPDATE contract_line l SET partner_id = k.partner_id
+             FROM contract_contract k WHERE k.id = l.contract_id AND k.id = ANY(%s)""",
         (contract_ids,),
     )
-    return ours, ours_periods, env.cr.fetchone()[0]
+
+
+def check_invoices(env, sub_ids, contract_ids, side, count, post):
+    """Each side made exactly N invoices, one per period or contract, in the expected state."""
+    state = "posted" if post else "draft"
+    if side == OCA:
+        env.cr.execute(
+            """SELECT count(DISTINCT l.move_id), count(DISTINCT c.contract_id),
+                      bool_and(m.state = %s)
+                 FROM account_move_line l
+                 JOIN contract_line c ON c.id = l.contract_line_id
+                 JOIN account_move m ON m.id = l.move_id
+                WHERE c.contract_id = ANY(%s)""",
+            (state, contract_ids),
+        )
+    else:
+        env.cr.execute(
+            """SELECT count(*), count(DISTINCT p.id), bool_and(m.state = %s)
+                 FROM account_move m
+                 JOIN service_billing_period p ON p.id = m.service_billing_period_id
+                WHERE p.subscription_id = ANY(%s)""",
+            (state, sub_ids),
+        )
+    invoices, billed, in_state = env.cr.fetchone()
+    if invoices != count or billed != count or not in_state:
+        raise RuntimeError(
+            f"{side}: {invoices} invoices for {billed} records, expected {count} {state}"
+        )
 
 
 # -- the runs ---------------------------------------------------------------------------
 
 
 def ours(env):
-    """A cron worker: one batch per call and a commit after it, while work remains."""
+    """A cron worker: one batch per call and a commit after it, while work remains.
+
+    Returns ``(started, [(time of each commit, invoices it billed)])``.
+    """
     Subscription = env["service.subscription"]
-    billed = 0
+    started, commits = time.time(), []
     while True:
         done, remaining = Subscription._bill_due_batch()
         env.cr.commit()  # what ir.cron._run_job does after each call
+        commits.append((time.time(), done))
         env.invalidate_all()
-        billed += done
         if not (done and remaining):
-            return billed
+            return started, commits
 
 
-def oca(env):
+def oca(env, post):
+    """OCA's cron, then, with posting on, its drafts posted in the same timed window."""
     env["contract.contract"].cron_recurring_create_invoice()
-    return True
+    if post:
+        env["account.move.line"].search(
+            [("contract_line_id", "!=", False), ("parent_state", "=", "draft")]
+        ).move_id.action_post()
+    return None
 
 
-def bench_size(registry, count, post=True):
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
-        started = time.perf_counter()
-        sub_ids, contract_ids = build_data(env, count, post=post)
-        today = env["res.company"]._service_today()
-        cr.commit()
-    print(f"N={count}: data built in {time.perf_counter() - started:.0f} s", flush=True)
-    rows = {}
-    _r, seconds, peak = benchlib.run_parallel(DB, ours, 1)
-    rows["ours, 1 worker"] = (seconds, peak)
+def run_side(side, count, post):
+    """One side in a fresh copy of the data: ``(seconds, peak MB, tenths or None)``."""
+    benchlib.copy_database(DATA_DB, RUN_DB)
+    registry = odoo.modules.registry.Registry(RUN_DB)  # loaded once, before the fork
+    if side == OCA:
+        _results, seconds, peak = benchlib.run_parallel(RUN_DB, oca, 1, post)
+        tenths = None
+    else:
+        workers = 1 if side == OURS_1 else 2
+        results, seconds, peak = benchlib.run_parallel(RUN_DB, ours, workers)
+        started = min(result[0] for result in results)
+        commits = [commit for result in results for commit in result[1]]
+        tenths = benchlib.tenth_rates(commits, started, count)
+        if workers == 2 and min(sum(done for _t, done in r[1]) for r in results) == 0:
+            print(f"  warning: {side}: one worker found nothing to do", flush=True)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        billed, periods, _oca = count_invoices(env, sub_ids, [])
-        if billed != count or periods != count:
-            raise RuntimeError(
-                f"ours, 1 worker: {billed} invoices for {periods} periods, expected {count}"
+        cr.execute("SELECT array_agg(id) FROM service_subscription WHERE state = 'active'")
+        sub_ids = cr.fetchone()[0]
+        cr.execute("SELECT array_agg(id) FROM contract_contract")
+        contract_ids = cr.fetchone()[0]
+        check_invoices(env, sub_ids, contract_ids, side, count, post)
+    benchlib.drop_database(RUN_DB)
+    return seconds, peak, tenths
+
+
+def bench_case(count, mix, reps, post):
+    """Every side, ``reps`` times, for N = ``count`` and one customer mix:
+    ``{side: [(seconds, peak MB, tenths)]}``."""
+    benchlib.copy_database(DB, DATA_DB)
+    registry = odoo.modules.registry.Registry(DATA_DB)
+    started = time.perf_counter()
+    with registry.cursor() as cr:
+        build_data(api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"}), count, mix, post)
+        cr.commit()
+    odoo.sql_db.close_all()
+    benchlib.vacuum_analyze(DATA_DB)
+    print(f"N={count}, {mix}: data built in {time.perf_counter() - started:.0f} s", flush=True)
+    runs = {OURS_1: [], OURS_2: [], OCA: []}
+    for rep in range(reps):
+        # the order of the sides alternates between repetitions
+        order = list(runs) if rep % 2 == 0 else list(reversed(runs))
+        for side in order:
+            runs[side].append(run_side(side, count, post))
+            seconds, peak, tenths = runs[side][-1]
+            tenths_text = f", tenths {tenths[0]:.1f} -> {tenths[1]:.1f}/s" if tenths else ""
+            print(
+                f"  rep {rep + 1} {side}: {count / seconds:.1f} inv/s, {peak:.0f} MB{tenths_text}",
+                flush=True,
             )
-        reset_ours(cr, sub_ids, today)
-        cr.commit()
-    done, seconds, peak = benchlib.run_parallel(DB, ours, 2)
-    rows["ours, 2 workers"] = (seconds, peak)
-    if min(done) == 0:
-        print(f"  warning: one worker found nothing to do: {done}", flush=True)
-    _r, seconds, peak = benchlib.run_parallel(DB, oca, 1)
-    rows["OCA contract"] = (seconds, peak)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        billed, periods, oca_billed = count_invoices(env, sub_ids, contract_ids)
-    if billed != count or periods != count or oca_billed != count:
-        raise RuntimeError(
-            f"ours 2 workers {billed}/{periods}, OCA {oca_billed}: expected {count} each"
-        )
-    return rows
+    return runs
 
 
 def main():
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--odoo-config", required=True)
-    arguments.add_argument("--sizes", default="2000,10000,20000")
+    arguments.add_argument("--sizes", default="2000,20000")
+    arguments.add_argument("--reps", type=int, default=3)
+    arguments.add_argument("--mix", choices=["one", "many", "both"], default="both")
     arguments.add_argument(
-        "--draft", action="store_true", help="leave our invoices draft, as OCA does"
+        "--draft", action="store_true", help="compare drafts with drafts (no side posts)"
     )
     arguments.add_argument("--keep-db", action="store_true")
     options = arguments.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
+    mixes = ["one", "many"] if options.mix == "both" else [options.mix]
+    post = not options.draft
 
     config = bench_config(options.odoo_config, ensure_oca_contract())
     results = {}
     modules = ["service_model", "contract"]
-    with benchlib.own_database(DB, config, modules, keep=options.keep_db) as registry:
-        for count in sizes:
-            results[count] = bench_size(registry, count, post=not options.draft)
-            print_results({count: results[count]})
+    with benchlib.own_database(DB, config, modules, keep=options.keep_db):
+        try:
+            for count in sizes:
+                for mix in mixes:
+                    results[count, mix] = bench_case(count, mix, options.reps, post)
+                    print_results({(count, mix): results[count, mix]}, post)
+        finally:
+            if not options.keep_db:
+                benchlib.drop_database(DATA_DB)
+            benchlib.drop_database(RUN_DB)
+    print(f"\nall sizes ({'posted' if post else 'draft'} invoices, {options.reps} reps):")
+    return 0 if print_results(results, post) else 1
 
-    print("\nall sizes:")
-    return 0 if print_results(results) else 1
 
+def print_results(results, post):
+    """Print ``{(N, mix): {side: [(seconds, peak MB, tenths)]}}``: medians and spreads.
 
-def print_results(results):
-    """Print the table of ``{N: {run: (seconds, peak MB)}}``; True when every target is met."""
-    print(f"\n{'N':>7}  {'run':18}{'invoices/s':>12}{'seconds':>10}{'peak MB':>10}", flush=True)
+    True when every target is met."""
     ok = True
-    for count, rows in results.items():
-        for name, (seconds, peak) in rows.items():
-            print(f"{count:>7}  {name:18}{count / seconds:>12.1f}{seconds:>10.1f}{peak:>10.0f}")
-        oca_s = rows["OCA contract"][0]
-        one, two = oca_s / rows["ours, 1 worker"][0], oca_s / rows["ours, 2 workers"][0]
+    print(
+        f"\n{'N':>7} {'mix':5} {'side':16}{'inv/s (min-max)':>22}{'peak MB':>9}"
+        f"{'first tenth':>13}{'last tenth':>12}",
+        flush=True,
+    )
+    for (count, mix), runs in results.items():
+        for side, rows in runs.items():
+            rate, low, high = benchlib.median_spread([count / seconds for seconds, _p, _t in rows])
+            peak = benchlib.median_spread([p for _s, p, _t in rows])[0]
+            first = last = ""
+            if rows[0][2]:
+                first = f"{benchlib.median_spread([t[0] for _s, _p, t in rows])[0]:.1f}/s"
+                last = f"{benchlib.median_spread([t[1] for _s, _p, t in rows])[0]:.1f}/s"
+            print(
+                f"{count:>7} {mix:5} {side:16}{rate:>9.1f} ({low:.1f}-{high:.1f})"
+                f"{peak:>9.0f}{first:>13}{last:>12}"
+            )
+        oca_seconds = [seconds for seconds, _p, _t in runs[OCA]]
+        for side, target in TARGETS.items():
+            # paired by repetition: the load of a shared machine drifts between repetitions
+            ratio, low, high = benchlib.median_spread(
+                [o / s for o, (s, _p, _t) in zip(oca_seconds, runs[side], strict=True)]
+            )
+            print(
+                f"{'':14}{side} / OCA: {ratio:.2f}x (median of the repetitions' ratios, "
+                f"{low:.2f}-{high:.2f}), target {target}x{'' if ratio >= target else ': BELOW'}"
+            )
+            ok = ok and ratio >= target
+        tenths = [t for _s, _p, t in runs[OURS_1]]
+        growth = benchlib.median_spread([last / first for first, last in tenths])[0]
         print(
-            f"{'':9}ours / OCA: {one:.2f}x with 1 worker (target 1.2x), {two:.2f}x with 2 (target 2x)"
+            f"{'':14}ours, last tenth / first tenth: {growth:.2f} (target >= {TENTH_TOLERANCE})"
+            f"{'' if growth >= TENTH_TOLERANCE else ': BELOW'}"
         )
-        ok = ok and one >= 1.2 and two >= 2
+        ok = ok and growth >= TENTH_TOLERANCE
+    ok = check_memory_flat(results) and ok
     sys.stdout.flush()
+    return ok
+
+
+def check_memory_flat(results):
+    """Our peak memory at the largest N within 1.5x + 10 MB of the smallest N's, per mix."""
+    ok = True
+    for mix in {mix for _count, mix in results}:
+        counts = sorted(count for count, m in results if m == mix)
+        if len(counts) < 2:
+            continue
+        for side in (OURS_1, OURS_2):
+            small, large = (
+                benchlib.median_spread([p for _s, p, _t in results[count, mix][side]])[0]
+                for count in (counts[0], counts[-1])
+            )
+            flat = large <= small * 1.5 + 10
+            print(
+                f"{'':14}{side}, {mix}: peak {small:.0f} MB at N={counts[0]}, {large:.0f} MB at "
+                f"N={counts[-1]}{'' if flat else ': NOT FLAT'}"
+            )
+            ok = ok and flat
     return ok
 
 

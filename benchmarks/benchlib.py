@@ -145,3 +145,56 @@ def clone_rows(cr, table, template_id, count, overrides=None):
         [*params, count, template_id],
     )
     return [row[0] for row in cr.fetchall()]
+
+
+# -- fair runs: the same starting state for every side, repeated -----------------------------
+
+
+def copy_database(template, name):
+    """``name`` as a fresh copy of ``template`` (``createdb -T``); any registry of ``name`` is
+    forgotten, so that the next ``Registry(name)`` loads the copy."""
+    drop_database(name)  # and createdb -T needs the template without connections
+    subprocess.run(["createdb", "-T", template, name], check=True)
+
+
+def drop_database(name):
+    """Drop ``name`` if it exists (quietly) and forget its registry."""
+    odoo.sql_db.close_all()
+    odoo.modules.registry.Registry.delete(name)
+    quiet = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
+    subprocess.run(["dropdb", "--if-exists", name], check=False, env=quiet)
+
+
+def vacuum_analyze(db):
+    """``VACUUM ANALYZE`` of ``db``: no dead rows, fresh statistics (outside a transaction)."""
+    subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE"], check=True)
+
+
+def median_spread(values):
+    """``(median, min, max)`` of ``values``."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return median, ordered[0], ordered[-1]
+
+
+def tenth_rates(events, started, total):
+    """Throughput of the first and of the last tenth of a run, in items per second.
+
+    ``events``: ``(time, items done)`` at each commit, of every worker; ``started``: when the
+    run began. The first tenth is measured up to the first commit that reaches a tenth of
+    ``total``, the last from the last commit before nine tenths to the end.
+    """
+    events = sorted(events)
+    done, timeline = 0, []
+    for moment, items in events:
+        done += items
+        timeline.append((moment, done))
+    first_at, first_done = next((t, d) for t, d in timeline if d >= total / 10)
+    last_from, last_base = started, 0
+    for moment, items in timeline:
+        if items > total * 9 / 10:
+            break
+        last_from, last_base = moment, items
+    ended = timeline[-1][0]
+    return first_done / (first_at - started), (done - last_base) / (ended - last_from)

@@ -282,13 +282,32 @@ run_pytest() {
         --odoo-extra="http-port=$TEST_HTTP_PORT" "${paths[@]}" "${args[@]}"
 }
 
-# The whole gate: lint, a fresh test database, every test.
+# The workflow without comms, portal or suite: a second database with
+# service_model alone, its at-install tests during the install, then pytest of
+# service_model/tests against it. Proves the core needs none of the others.
+test_core_alone() {
+    local db="${TEST_DB}_core" status=0
+    say "creating $db with service_model alone and running its at-install tests"
+    dropdb --if-exists "$db"
+    rm -rf "$BUILD/data/filestore/$db"
+    odoo -d "$db" -i service_model --without-demo=all --stop-after-init \
+        --http-port="$TEST_HTTP_PORT" --test-tags=at_install/service_model --log-level=warn \
+        --log-handler=odoo.tests.result:INFO --log-handler=odoo.tests.stats:INFO || status=$?
+    say "pytest: service_model's tests with comms, portal and suite not installed"
+    (TEST_DB="$db"; run_pytest service_model/tests) || status=$?
+    return "$status"
+}
+
+# The whole gate: lint, a fresh test database, every test, then the core alone.
 cmd_test() {
     setup_all
     ensure_chromium
     cmd_lint
     build_test_db
-    run_pytest "$@"
+    local status=0
+    run_pytest "$@" || status=$?
+    test_core_alone || status=$?
+    return "$status"
 }
 
 # The quick loop for one test: reuses the test database, updating the addons
@@ -313,11 +332,12 @@ main() {
         run) cmd_run "$@" ;;
         test) cmd_test "$@" ;;
         pytest) cmd_pytest "$@" ;;
+        test-core) setup_all; test_core_alone ;;
         lint) preflight; ensure_venv; ensure_addons; cmd_lint ;;
         setup) setup_all ;;
         check-odoo) check_odoo_src ;;
         bench) setup_all; name="${1:?usage: scripts/sm.sh bench NAME (benchmarks/bench_NAME.py)}"; shift; cd "$REPO"; PYTHONPATH="$ODOO_SRC" ODOO_SRC="$ODOO_SRC" exec "$VENV/bin/python" "benchmarks/bench_$name.py" --odoo-config "$BUILD/odoo.conf" "$@" ;;
-        *) die "usage: scripts/sm.sh run|test|pytest|lint|setup" ;;
+        *) die "usage: scripts/sm.sh run|test|pytest|test-core|lint|setup" ;;
     esac
 }
 

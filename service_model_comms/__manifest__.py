@@ -1,7 +1,7 @@
 {
     "name": "Service Model - Communications",
     "summary": "Communication matrix, suppression rules with a decision log, mail and SMS",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Services",
     "license": "LGPL-3",
     "author": "Service Model",
@@ -21,6 +21,7 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/ir_actions_server_views.xml",
+        "views/service_comm_unsubscribe_templates.xml",
         "wizard/service_comm_preview_views.xml",
     ],
     "installable": True,

@@ -111,7 +111,41 @@ class TestTours(HttpCase):
         offer = self.env["service.offer"].search([("name", "=", "Tour House Offer")])
         self.assertTrue(offer.stage_active and offer.property_type_house)
         # the nightly run (the re-evaluation cron gives the same verdicts)
-        offer._evaluate_all(commit=False)
+        offer._evaluate_all()
         results = offer.result_ids.filtered(lambda r: r.account_id in house | flat)
         self.assertEqual(results.filtered("eligible").account_id, house)
         self.start_tour("/odoo", "service_model_offer_cs_tour", login=self.cs_user.login)
+
+    def test_comms_stories(self):
+        admin = new_test_user(
+            self.env, login="tour_comm_admin", groups="service_model.group_service_admin"
+        )
+        rule = self.env.ref("service_model_comms.service_comm_rule_account_activated_cs")
+        rule.send_email = False
+        end_user = self.env["res.partner"].create(
+            {"name": "Owner Without Email", "phone": "+44 7700 900404"}
+        )
+        contractor = self.env["res.partner"].create(
+            {"name": "Tour Sparks", "is_service_contractor": True, "email": "jobs@sparks.example"}
+        )
+        account = self.env["service.account"].create(
+            {
+                "property_reference": "TOUR-COMM-1",
+                "street": "5 Matrix Mews",
+                "city": "Leeds",
+                "plan_product_id": self.product.id,
+                "plan_yearly_price": 120.0,
+                "end_user_id": end_user.id,
+                "contractor_id": contractor.id,
+                "service_type_id": self.service_type.id,
+                "cs_user_id": self.cs_user.id,
+            }
+        )
+        account.action_start_onboarding()
+        account.checklist_item_ids.write({"done": True})
+        account.action_activate()
+        self.start_tour("/odoo", "service_model_comms_admin_tour", login=admin.login)
+        self.assertTrue(rule.send_email)
+        log_before = self.env["service.comm.decision"].search_count([])
+        self.start_tour("/odoo", "service_model_comms_cs_tour", login=self.cs_user.login)
+        self.assertEqual(self.env["service.comm.decision"].search_count([]), log_before)

@@ -16,6 +16,7 @@ the reasons are in the user's language; without it they are plain English.
 once per distinct value it looks at (a few stages, types, agencies...).
 """
 
+import hashlib
 from collections import namedtuple
 
 
@@ -284,6 +285,44 @@ def evaluate(criteria, facts, today, labels=None, domain_error=None, _=plain):
         check_domain(criteria.has_domain, facts.domain_match, domain_error, _=_),
     )
     return Evaluation(all(check.passed for check in checks), checks)
+
+
+def reasons_text(evaluation):
+    """The reasons of the failed criteria, one line each (empty when eligible)."""
+    return "\n".join(check.reason for check in evaluation.checks if not check.passed)
+
+
+def values_text(evaluation, names):
+    """The values the criteria looked at, one line each, named by ``names[check name]``.
+
+    The offer's period looks at no value of the account, and the domain line
+    appears only when the offer has an extra domain.
+    """
+    return "\n".join(
+        f"{names[check.name]}: {check.value if check.value not in (None, '') else '-'}"
+        for check in evaluation.checks
+        if check.name != "period" and (check.name != "domain" or check.value is not None)
+    )
+
+
+def digest(text):
+    """The md5 of ``text``, as PostgreSQL's ``md5()`` gives it (stored texts are compared by it)."""
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def account_digest(entries):
+    """One digest for every stored result of an account.
+
+    :param entries: ``(offer id, eligible, reasons, values seen, error)`` for
+        each offer of the account, any order
+    :return: the md5 of them all in offer order: equal digests, equal results
+    """
+    return digest(
+        "\x1e".join(
+            "\x1f".join((str(offer_id), "1" if eligible else "0", reasons, values, error or ""))
+            for offer_id, eligible, reasons, values, error in sorted(entries)
+        )
+    )
 
 
 class Evaluator:

@@ -795,6 +795,13 @@ class ServiceAccount(models.Model):
         self.ensure_one()
         return job
 
+    def _service_comm_link(self, partner):
+        """Hook: the absolute URL of this account for ``partner``, the
+        recipient of a message about it (here the backend form; the portal
+        gives its stakeholders their portal page)."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"
+
     # -- reporting ------------------------------------------------------------------------
 
     def _stage_durations(self):

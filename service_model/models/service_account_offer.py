@@ -32,6 +32,12 @@ class ServiceAccount(models.Model):
         copy=False,
         help="Start of the last re-evaluation of its offers after a change.",
     )
+    offer_digest = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Digest of the stored offer results: an evaluation that gives the same "
+        "digest has nothing to write.",
+    )
     offer_result_ids = fields.One2many(
         "service.offer.result", "account_id", string="Offers", readonly=True
     )
@@ -72,7 +78,11 @@ class ServiceAccount(models.Model):
             self.env["service.offer"]._trigger_evaluation()
 
     def _offer_facts(self, today=None):
-        """What the offer criteria look at: ``{account id: (company id, eligibility.Facts)}``.
+        """What the offer criteria look at, and the digest of the stored results.
+
+        :return: ``{account id: (company id, eligibility.Facts, digest)}``; the
+            digest is :func:`eligibility.account_digest` of the results as
+            last stored (empty before the first evaluation)
 
         One set-based read whatever the number of accounts (the account, the
         start of its active subscriptions, the due date of its oldest unpaid
@@ -84,22 +94,26 @@ class ServiceAccount(models.Model):
             return {}
         self.env.flush_all()
         # a set-based read: the nightly run looks at every account, the ORM's
-        # record per row would cost more than the evaluation itself
+        # record per row would cost more than the evaluation itself; joins on
+        # aggregates (hashed by PostgreSQL), not a subquery per account
         self.env.cr.execute(
             SQL(
                 """SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
-                          a.contractor_id,
-                          (SELECT array_agg(s.date_start) FROM service_subscription s
-                            WHERE s.account_id = a.id AND s.state = 'active'),
-                          (SELECT min(m.invoice_date_due)
-                             FROM account_move m
-                             JOIN service_billing_period p ON p.id = m.service_billing_period_id
-                            WHERE p.account_id = a.id AND m.move_type = 'out_invoice'
-                              AND m.state = 'posted'
-                              AND m.payment_state IN ('not_paid', 'partial'))
+                          a.contractor_id, s.starts, d.due, a.offer_digest
                      FROM service_account a
-                    WHERE a.id = ANY(%s)""",
-                list(self.ids),
+                LEFT JOIN (SELECT account_id, array_agg(date_start) AS starts
+                             FROM service_subscription
+                            WHERE state = 'active' AND account_id = ANY(%(ids)s)
+                         GROUP BY account_id) s ON s.account_id = a.id
+                LEFT JOIN (SELECT p.account_id, min(m.invoice_date_due) AS due
+                             FROM service_billing_period p
+                             JOIN account_move m ON m.service_billing_period_id = p.id
+                            WHERE p.account_id = ANY(%(ids)s) AND m.move_type = 'out_invoice'
+                              AND m.state = 'posted'
+                              AND m.payment_state IN ('not_paid', 'partial')
+                         GROUP BY p.account_id) d ON d.account_id = a.id
+                    WHERE a.id = ANY(%(ids)s)""",
+                ids=list(self.ids),
             )
         )
         rows = self.env.cr.fetchall()
@@ -108,28 +122,33 @@ class ServiceAccount(models.Model):
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
         partners = partners.browse({pid for row in rows for pid in row[4:6] if pid})
         names = dict(zip(partners.ids, partners.mapped("display_name"), strict=True))
-        started_by, facts = {}, {}
-        for account_id, company_id, stage, ptype, agency, contractor, starts, due in rows:
+        names[None] = ""
+        years, facts = {}, {}
+        Facts = eligibility.Facts
+        for account_id, company_id, stage, ptype, agency, contractor, starts, due, stored in rows:
             company_today = todays[company_id]
-            year = 0
-            for start in starts or ():
-                key = (start, company_today)
-                if key not in started_by:  # start dates repeat: the billing rule once per date
-                    started_by[key] = billing_schedule.periods_started_by(*key)
-                year = max(year, started_by[key])
+            key = (tuple(starts) if starts else (), company_today)
+            year = years.get(key)
+            if year is None:  # start dates repeat: the billing rule once per set of dates
+                year = years[key] = max(
+                    (billing_schedule.periods_started_by(start, company_today) for start in key[0]),
+                    default=0,
+                )
             facts[account_id] = (
                 company_id,
-                eligibility.Facts(
-                    stage=stage,
-                    subscription_year=year or None,
-                    overdue_days=max((company_today - due).days, 0) if due else 0,
-                    overdue_since=due,
-                    property_type=ptype,
-                    agency_id=agency,
-                    agency_name=names.get(agency, ""),
-                    contractor_id=contractor,
-                    contractor_name=names.get(contractor, ""),
+                Facts(
+                    stage,
+                    year or None,
+                    max((company_today - due).days, 0) if due else 0,
+                    due,
+                    ptype,
+                    agency,
+                    names[agency],
+                    contractor,
+                    names[contractor],
+                    None,
                 ),
+                stored or "",
             )
         return facts
 

@@ -113,15 +113,23 @@ class ServiceBillingPeriod(models.Model):
                 )
             )
 
+    def _period_label(self):
+        """The period as invoices and their messages name it: "year n, start to end"."""
+        self.ensure_one()
+        return self.env._(
+            "year %(year)s, %(start)s to %(end)s",
+            year=self.sequence,
+            start=fields.Date.to_string(self.date_start),
+            end=fields.Date.to_string(self.date_end),
+        )
+
     def _invoice_line_label(self):
         """The invoice line of the period: "Plan - year n, start to end" and the property."""
         self.ensure_one()
         return self.env._(
-            "%(plan)s - year %(year)s, %(start)s to %(end)s\nProperty: %(property)s",
+            "%(plan)s - %(period)s\nProperty: %(property)s",
             plan=self.subscription_id.product_id.display_name,
-            year=self.sequence,
-            start=fields.Date.to_string(self.date_start),
-            end=fields.Date.to_string(self.date_end),
+            period=self._period_label(),
             property=self.account_id._invoice_property_label(),
         )
 

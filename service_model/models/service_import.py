@@ -824,3 +824,9 @@ class ServiceImport(models.Model):
         )
         action["domain"] = [("import_id", "=", self.id)]
         return action
+
+    def _service_comm_link(self, partner):
+        """The link a message about this import gives ``partner``: by default its
+        backend form; the portal addon links its portal users to their own pages."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"

@@ -340,6 +340,13 @@ class ServiceJob(models.Model):
             self.account_id._close_manual_step("date_conflict")
         return result
 
+    def _service_comm_link(self, partner):
+        """Hook: the absolute URL of this job for ``partner``, the recipient
+        of a message about it (here the backend form; the portal gives its
+        contractor the portal page)."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"
+
     def _engine_only_message(self):
         return self.env._(
             "A job's last service and due dates come from the due-date engine: record a "

@@ -1,10 +1,10 @@
 import logging
-import time
 from collections import defaultdict
 
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import safe_eval
 
@@ -13,10 +13,10 @@ from .service_account import STAGES
 
 _logger = logging.getLogger(__name__)
 
-# Accounts evaluated per transaction by the crons.
-OFFER_BATCH_SIZE = 1000
-# Seconds one cron call may evaluate before handing over to the next call.
-OFFER_TIME_BUDGET = 240
+# Accounts evaluated per cron call (one transaction each).
+OFFER_BATCH_SIZE = 5000
+# The crons evaluate one at a time (pg_try_advisory_xact_lock key, "sm_offer").
+EVALUATION_LOCK = 0x736D5F6F66666572
 # Accounts shown in the preview of an offer.
 PREVIEW_SAMPLE_SIZE = 10
 PROPERTY_TYPES = ("house", "flat", "commercial", "other")
@@ -39,6 +39,7 @@ CRITERIA_FIELDS = (
     "domain",
 )
 REEVALUATION_CRON = "service_model.service_offer_cron_reevaluate"
+NIGHTLY_CRON = "service_model.service_offer_cron_nightly"
 
 
 class ServiceOffer(models.Model):
@@ -128,10 +129,18 @@ class ServiceOffer(models.Model):
         string="Last Evaluated On",
         readonly=True,
         copy=False,
-        help="Start of the last run that evaluated every account for this offer.",
+        help="End of the last run that evaluated every account for this offer.",
     )
     needs_evaluation = fields.Boolean(
-        readonly=True, copy=False, default=True, help="Its criteria changed since its last run."
+        readonly=True,
+        copy=False,
+        default=True,
+        help="Its accounts wait for an evaluation: its criteria changed, or the nightly run.",
+    )
+    evaluation_cursor = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="While it waits: its accounts up to this id are already evaluated.",
     )
     result_ids = fields.One2many("service.offer.result", "offer_id", string="Results")
     eligible_count = fields.Integer(compute="_compute_eligible_count", string="Eligible Accounts")
@@ -165,28 +174,42 @@ class ServiceOffer(models.Model):
 
     @api.depends(*CRITERIA_FIELDS)
     def _compute_preview(self):
-        """How many accounts the criteria on screen make eligible, before saving."""
-        for offer in self:
-            accounts = self.env["service.account"].search(offer._account_domain())
-            verdicts = offer._evaluate(accounts) if accounts else {}
-            eligible = [
-                key for key, (evaluation, _error) in verdicts.items() if evaluation.eligible
-            ]
-            offer.preview_account_count = len(accounts)
-            offer.preview_eligible_count = len(eligible)
-            offer.preview_sample = offer._preview_html(accounts, verdicts)
+        """How many accounts the criteria on screen make eligible, before saving.
 
-    def _preview_html(self, accounts, verdicts):
+        Counted from the same evaluation as the nightly run, one verdict per
+        set of equal facts; only the sample's accounts are read as records.
+        """
+        Account = self.env["service.account"].with_context(active_test=False)
+        for offer in self:
+            accounts = Account.search(offer._account_domain())
+            classes = offer._evaluate_classes(accounts)[0] if accounts else []
+            eligible, others = [], []
+            for account_ids, verdicts in classes:
+                (eligible if verdicts[offer.id].eligible else others).append(account_ids)
+            offer.preview_account_count = len(accounts)
+            offer.preview_eligible_count = sum(len(ids) for ids in eligible)
+            offer.preview_sample = offer._preview_html(classes, eligible + others)
+
+    def _preview_html(self, classes, ordered_ids):
         """A sample of the verdicts, eligible accounts first, each with its reasons."""
-        ordered = sorted(accounts, key=lambda a: not verdicts[(self.id, a.id)][0].eligible)
+        verdict_of = {}
+        for account_ids, verdicts in classes:
+            for account_id in account_ids:
+                verdict_of[account_id] = verdicts[self.id]
+        sample = []
+        for account_ids in ordered_ids:
+            sample.extend(sorted(account_ids)[: PREVIEW_SAMPLE_SIZE - len(sample)])
+            if len(sample) >= PREVIEW_SAMPLE_SIZE:
+                break
         rows = Markup()
-        for account in ordered[:PREVIEW_SAMPLE_SIZE]:
-            evaluation = verdicts[(self.id, account.id)][0]
-            reasons = [check.reason for check in evaluation.checks if not check.passed]
+        for account in self.env["service.account"].browse(sample):
+            evaluation = verdict_of[account.id]
             rows += Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>") % (
                 account.display_name,
                 self.env._("Eligible") if evaluation.eligible else self.env._("Not eligible"),
-                Markup("<br/>").join(escape(reason) for reason in reasons),
+                Markup("<br/>").join(
+                    escape(check.reason) for check in evaluation.checks if not check.passed
+                ),
             )
         if not rows:
             return Markup("<p>%s</p>") % self.env._("No service account to evaluate.")
@@ -205,7 +228,8 @@ class ServiceOffer(models.Model):
 
     def write(self, vals):
         if set(vals) & set(CRITERIA_FIELDS):
-            vals = dict(vals, needs_evaluation=True)
+            # an evaluation under way starts again with the new criteria
+            vals = dict(vals, needs_evaluation=True, evaluation_cursor=0)
             self._trigger_evaluation()
         return super().write(vals)
 
@@ -299,45 +323,82 @@ class ServiceOffer(models.Model):
             ),
         }
 
-    def _evaluate(self, accounts, today=None):
-        """The verdict of each offer for each account of its company, written nowhere.
+    def _evaluate_classes(self, accounts, today=None):
+        """The verdicts of these offers for ``accounts``, decided once per set of equal facts.
 
-        :return: ``{(offer id, account id): (Evaluation, domain error)}``; the
-            facts of ``accounts`` are gathered once, in a few queries
+        Accounts of one company with the same facts (and the same answers to
+        the offers' extra domains) get the same verdicts: each offer is
+        evaluated once per such class, whatever the number of accounts in it.
+
+        :return: ``(classes, errors, digests)``: ``classes`` a list of
+            ``(account ids, {offer id: Evaluation})``, each offer of the
+            accounts' company in the dict; ``errors`` ``{offer id: why its
+            domain cannot be evaluated, or ""}``; ``digests`` ``{account id:
+            digest of its stored results}``
         """
         facts = accounts._offer_facts(today)
         labels = self._labels()
         translate = self._reason_translator()
-        by_company = defaultdict(list)
-        for account_id, (company_id, _facts) in facts.items():
-            by_company[company_id].append(account_id)
-        verdicts = {}
+        ids_by_company = defaultdict(list)
+        for account_id, (company_id, _facts, _digest) in facts.items():
+            ids_by_company[company_id].append(account_id)
+        by_company = defaultdict(list)  # company id: [(offer id, evaluator, has domain)]
+        matchers = defaultdict(list)  # company id: [account ids matching each domain]
+        errors = {}
         for offer in self:
+            company_id = offer.company_id.id
+            if company_id not in ids_by_company:
+                continue
             criteria = offer._criteria()
-            account_ids = by_company.get(offer.company_id.id, [])
-            matches, error = (
-                offer._domain_matches(accounts.browse(account_ids))
-                if criteria.has_domain and account_ids
-                else ((), "")
+            error = ""
+            if criteria.has_domain:
+                matches, error = offer._domain_matches(accounts.browse(ids_by_company[company_id]))
+                matchers[company_id].append(matches)
+            errors[offer.id] = error
+            by_company[company_id].append(
+                (
+                    offer.id,
+                    eligibility.Evaluator(
+                        criteria,
+                        today or offer.company_id._service_today(),
+                        labels=labels,
+                        domain_error=error,
+                        _=translate,
+                    ),
+                    criteria.has_domain,
+                )
             )
-            evaluator = eligibility.Evaluator(
-                criteria,
-                today or offer.company_id._service_today(),
-                labels=labels,
-                domain_error=error,
-                _=translate,
-            )
-            # accounts with the same facts share one evaluation (and its texts)
-            seen = {}
-            for account_id in account_ids:
-                account_facts = facts[account_id][1]
-                if criteria.has_domain:
-                    account_facts = account_facts._replace(domain_match=account_id in matches)
-                evaluation = seen.get(account_facts)
-                if evaluation is None:
-                    evaluation = seen[account_facts] = evaluator(account_facts)
-                verdicts[(offer.id, account_id)] = (evaluation, error)
-        return verdicts
+        groups = defaultdict(list)
+        for account_id, (company_id, account_facts, _digest) in facts.items():
+            domain_sets = matchers.get(company_id)
+            bits = tuple(account_id in ids for ids in domain_sets) if domain_sets else ()
+            groups[(company_id, account_facts, bits)].append(account_id)
+        classes = []
+        for (company_id, account_facts, bits), account_ids in groups.items():
+            answers = iter(bits)
+            verdicts = {}
+            for offer_id, evaluator, has_domain in by_company.get(company_id, ()):
+                verdicts[offer_id] = evaluator(
+                    account_facts._replace(domain_match=next(answers))
+                    if has_domain
+                    else account_facts
+                )
+            classes.append((account_ids, verdicts))
+        digests = {account_id: stored for account_id, (_c, _f, stored) in facts.items()}
+        return classes, errors, digests
+
+    def _evaluate(self, accounts, today=None):
+        """The verdict of each offer for each account of its company, written nowhere.
+
+        :return: ``{(offer id, account id): (Evaluation, domain error)}``
+        """
+        classes, errors, _digests = self._evaluate_classes(accounts, today)
+        return {
+            (offer_id, account_id): (evaluation, errors[offer_id])
+            for account_ids, verdicts in classes
+            for offer_id, evaluation in verdicts.items()
+            for account_id in account_ids
+        }
 
     def _reason_translator(self):
         """``env._`` for the rules, each sentence looked up once per evaluation run."""
@@ -351,104 +412,194 @@ class ServiceOffer(models.Model):
         return translate
 
     def _evaluate_and_store(self, accounts, today=None, now=None):
-        """Evaluate ``accounts`` for these offers and store the results; record domain errors.
+        """Evaluate ``accounts`` for these offers, store what changed; record domain errors.
 
-        ``now`` is the start of the run (the results' time of evaluation).
+        ``self`` holds every offer of the accounts' companies (the digest of
+        an account covers all of its results). An account whose new results
+        give the digest stored on it has nothing to write, and is not looked
+        at further: every night, most results stay the same. The others go
+        through :meth:`service.offer.result._store`, result by result.
+        ``now`` is the time of evaluation. Returns the accounts whose results
+        changed.
         """
-        verdicts = self._evaluate(accounts, today)
-        errors = {offer_id: error for (offer_id, _account_id), (_e, error) in verdicts.items()}
+        classes, errors, stored = self._evaluate_classes(accounts, today)
+        self._record_errors(errors)
+        names = self.env["service.offer.result"]._value_names()
+        to_store, new_digests = {}, defaultdict(list)
+        for account_ids, verdicts in classes:
+            new_digest = eligibility.account_digest(
+                (
+                    offer_id,
+                    evaluation.eligible,
+                    eligibility.reasons_text(evaluation),
+                    eligibility.values_text(evaluation, names),
+                    errors[offer_id],
+                )
+                for offer_id, evaluation in verdicts.items()
+            )
+            stale = [account_id for account_id in account_ids if stored[account_id] != new_digest]
+            if not stale:
+                continue
+            new_digests[new_digest].extend(stale)
+            for offer_id, evaluation in verdicts.items():
+                verdict = (evaluation, errors[offer_id])
+                to_store.update(((offer_id, account_id), verdict) for account_id in stale)
+        self.env["service.offer.result"]._store(to_store, now)
+        Account = self.env["service.account"].sudo().with_context(active_test=False)
+        changed = Account.browse([i for account_ids in new_digests.values() for i in account_ids])
+        # the digest is the evaluation's bookkeeping, not the account's data: written
+        # in one multi-row UPDATE (the ORM's flush statement), past the account's
+        # write() and its workflow overrides, tracking and automations
+        changed._write_multi(
+            [{"offer_digest": d} for d, account_ids in new_digests.items() for _i in account_ids]
+        )
+        changed.invalidate_recordset(["offer_digest"])
+        return changed
+
+    def _record_errors(self, errors):
+        """Record on each offer why its domain cannot be evaluated (or clear it)."""
         for offer in self.sudo():
             error = errors.get(offer.id, offer.error_message or "")
             if (offer.error_message or "") != error:
                 offer.error_message = error or False
-        self.env["service.offer.result"]._store(verdicts, now)
-        return verdicts
 
     def _offers_of(self, companies):
         """The offers (not archived) that apply to accounts of ``companies``."""
         return self.search([("company_id", "in", companies.ids)])
 
-    @api.model
-    def _evaluate_marked(self, batch_size=OFFER_BATCH_SIZE, commit=True, time_budget=None):
-        """Evaluate what was marked: offers whose criteria changed, then accounts.
+    # -- the crons -----------------------------------------------------------------------
 
-        Batch by batch, reporting progress to the cron and committing after
-        each batch (with ``commit``). Stops when nothing is marked or after
-        ``time_budget`` seconds, and then re-triggers itself if work remains.
-        Returns the number of accounts evaluated.
+    @api.model
+    def _evaluate_batch(self, batch_size=None, today=None):
+        """Evaluate one batch of what waits: ``(accounts evaluated, accounts remaining)``.
+
+        What waits, in this order: accounts marked after a change of theirs
+        (``offer_dirty``), then the accounts of offers waiting for an
+        evaluation (criteria changed, or the nightly run), from where it
+        stopped (``evaluation_cursor``). Each call evaluates one batch and
+        never commits: the cron framework commits and calls again while
+        accounts remain. One evaluation at a time: a call that finds another
+        under way does nothing (the other goes on).
         """
+        # a transaction-level advisory lock: the ORM has no lock that is not a row's
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s)", EVALUATION_LOCK))
+        if not self.env.cr.fetchone()[0]:
+            return 0, self._evaluation_remaining()
+        batch_size = batch_size or OFFER_BATCH_SIZE
+        Offer = self.sudo()
         Account = self.env["service.account"].sudo().with_context(active_test=False)
-        started = time.monotonic()
-        done = 0
-        for offer in self.sudo().search([("needs_evaluation", "=", True)]):
-            now = fields.Datetime.now()
-            last_id = 0
-            while True:
-                accounts = Account.search(
-                    [*offer._account_domain(), ("id", ">", last_id)], order="id", limit=batch_size
-                )
-                if not accounts:
-                    break
-                offer._evaluate_and_store(accounts, now=now)
-                last_id = accounts[-1].id
-                done += len(accounts)
-                self._batch_done(done, Account, commit)
-            offer.write({"needs_evaluation": False, "last_run_at": now})
-            if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-        while not time_budget or time.monotonic() - started < time_budget:
-            accounts = Account.search([("offer_dirty", "=", True)], order="id", limit=batch_size)
-            if not accounts:
-                break
-            now = fields.Datetime.now()
-            self.sudo()._offers_of(accounts.company_id)._evaluate_and_store(accounts, now=now)
+        now = fields.Datetime.now()
+        accounts = Account.search([("offer_dirty", "=", True)], order="id", limit=batch_size)
+        if accounts:
+            Offer._offers_of(accounts.company_id)._evaluate_and_store(accounts, today, now)
             accounts.write({"offer_dirty": False, "offer_evaluated_at": now})
-            done += len(accounts)
-            self._batch_done(done, Account, commit)
-        if Account.search_count([("offer_dirty", "=", True)], limit=1):
-            self._trigger_evaluation()
-        return done
-
-    def _batch_done(self, done, Account, commit):
-        remaining = Account.search_count([("offer_dirty", "=", True)])
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if commit:
-            # one transaction per batch: stored results survive a later failure
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-            self.env.invalidate_all()  # keeps memory flat whatever the number of accounts
+            done = len(accounts)
+        else:
+            done = Offer._evaluate_waiting_offers(batch_size, today, now)
+        remaining = self._evaluation_remaining()
+        self.env.invalidate_all()  # flat memory whatever the number of batches in a worker
+        return done, remaining
 
     @api.model
-    def _evaluate_all(self, batch_size=OFFER_BATCH_SIZE, commit=True, today=None):
-        """The nightly run: every account against every offer of its company, in batches."""
+    def _evaluate_waiting_offers(self, batch_size, today, now):
+        """The next batch of accounts of the offers waiting for an evaluation, company by company.
+
+        The batch is evaluated against every offer of the company (the
+        account's digest covers them all); the waiting offers remember where
+        they are, and are done when no account of their company is left.
+        """
+        Account = self.env["service.account"].with_context(active_test=False)
+        while waiting := self.search([("needs_evaluation", "=", True)], order="company_id, id"):
+            company = waiting[0].company_id
+            waiting = waiting.filtered(lambda offer, c=company: offer.company_id == c)
+            cursor = min(waiting.mapped("evaluation_cursor"))
+            accounts = Account.search(
+                [("company_id", "=", company.id), ("id", ">", cursor)], order="id", limit=batch_size
+            )
+            if accounts:
+                self._offers_of(company)._evaluate_and_store(accounts, today, now)
+            if len(accounts) < batch_size:
+                waiting.write(
+                    {"needs_evaluation": False, "evaluation_cursor": 0, "last_run_at": now}
+                )
+            else:
+                waiting.write({"evaluation_cursor": accounts[-1].id})
+            if accounts:
+                return len(accounts)
+        return 0
+
+    @api.model
+    def _evaluation_remaining(self):
+        """Accounts still waiting: marked ones, and those of waiting offers past their cursor."""
         Account = self.env["service.account"].sudo().with_context(active_test=False)
-        total = Account.search_count([])
+        remaining = Account.search_count([("offer_dirty", "=", True)])
+        for company, cursor in self.sudo()._read_group(
+            [("needs_evaluation", "=", True)], ["company_id"], ["evaluation_cursor:min"]
+        ):
+            remaining += Account.search_count(
+                [("company_id", "=", company.id), ("id", ">", cursor or 0)]
+            )
+        return remaining
+
+    @api.model
+    def _start_nightly_run(self):
+        """Make every offer not evaluated since this night's run started wait for its evaluation.
+
+        The run starts at the nightly cron's scheduled time (the framework
+        keeps it while calls of the run remain), or now when the run is asked
+        for out of schedule: successive calls of one run continue it, offers
+        already evaluated in it are not evaluated again.
+        """
         now = fields.Datetime.now()
-        offers = self.sudo().search([])
-        last_id = done = 0
+        cron = self.env.ref(NIGHTLY_CRON, raise_if_not_found=False)
+        started = min(cron.sudo().nextcall, now) if cron else now
+        offers = self.sudo().search(
+            [
+                ("needs_evaluation", "=", False),
+                "|",
+                ("last_run_at", "=", False),
+                ("last_run_at", "<", started),
+            ]
+        )
+        if offers:
+            offers.write({"needs_evaluation": True, "evaluation_cursor": 0})
+            self._trigger_evaluation()
+        return offers
+
+    @api.model
+    def _evaluate_marked(self, batch_size=None, today=None):
+        """Everything that waits, batch by batch, in this transaction: the accounts evaluated.
+
+        What successive calls of the crons do, without their commits (tests, scripts).
+        """
+        total = 0
         while True:
-            accounts = Account.search([("id", ">", last_id)], order="id", limit=batch_size)
-            if not accounts:
-                break
-            last_id = accounts[-1].id
-            offers._offers_of(accounts.company_id)._evaluate_and_store(accounts, today, now)
-            done += len(accounts)
-            self.env["ir.cron"]._notify_progress(done=done, remaining=max(total - done, 0))
-            if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-                self.env.invalidate_all()
-        # the run's time for every result it did not need to rewrite
-        offers.write({"last_run_at": now, "needs_evaluation": False})
-        return done
+            done, remaining = self._evaluate_batch(batch_size, today)
+            total += done
+            if not (done and remaining):
+                return total
+
+    @api.model
+    def _evaluate_all(self, batch_size=None, today=None):
+        """The nightly run in this transaction (tests, scripts, demo data): the accounts evaluated."""
+        self.sudo().search([]).write({"needs_evaluation": True, "evaluation_cursor": 0})
+        return self._evaluate_marked(batch_size, today)
 
     @api.model
     def _cron_evaluate_marked(self):
-        """The triggered cron: evaluate marked accounts and changed offers, after their commit."""
-        self._evaluate_marked(time_budget=OFFER_TIME_BUDGET)
+        """The triggered cron: one batch of what waits, after the workflow's commit."""
+        done, remaining = self._evaluate_batch()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
 
     @api.model
     def _cron_evaluate_all(self):
-        """The nightly cron: subscription years and overdue invoices move with the date."""
-        self._evaluate_all()
+        """The nightly cron: subscription years and overdue invoices move with the date.
+
+        Starts the night's run if it has not started, then one batch per call.
+        """
+        self._start_nightly_run()
+        done, remaining = self._evaluate_batch()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
 
     # -- actions -------------------------------------------------------------------------
 

@@ -1,13 +1,9 @@
-import hashlib
 from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-
-def _digest(text):
-    """The digest PostgreSQL's md5() gives for ``text``: stored texts are compared by it."""
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+from ..lib import eligibility
 
 
 class ServiceOfferResult(models.Model):
@@ -75,14 +71,6 @@ class ServiceOfferResult(models.Model):
             result.evaluated_at = max(filter(None, moments), default=False)
             result.changed = bool(result.changed_at) and result.changed_at >= result.evaluated_at
 
-    def _values_text(self, evaluation, names):
-        """The values the criteria looked at, one line each."""
-        return "\n".join(
-            f"{names[check.name]}: {check.value if check.value not in (None, '') else '-'}"
-            for check in evaluation.checks
-            if check.name != "period" and (check.name != "domain" or check.value is not None)
-        )
-
     def _value_names(self):
         return {
             "stage": self.env._("Stage"),
@@ -122,19 +110,24 @@ class ServiceOfferResult(models.Model):
             )
         )
         existing = {(row[0], row[1]): row[2:] for row in self.env.cr.fetchall()}
+        # an offer evaluates the accounts of its company: the results' company, known here
+        company_of = {
+            offer.id: offer.company_id.id for offer in self.env["service.offer"].browse(offer_ids)
+        }
         to_create, changed, updates, became_eligible = [], [], defaultdict(list), []
+        # updates: {(eligible, reasons, values seen, error): result ids} (same verdict, new values)
         names, texts = self._value_names(), {}
         for key, (evaluation, error) in verdicts.items():
             # accounts with the same facts share their evaluation: texts built once each
             text = texts.get(id(evaluation))
             if text is None:
-                reasons = "\n".join(c.reason for c in evaluation.checks if not c.passed)
-                values_seen = self._values_text(evaluation, names)
+                reasons = eligibility.reasons_text(evaluation)
+                values_seen = eligibility.values_text(evaluation, names)
                 text = texts[id(evaluation)] = (
                     reasons,
                     values_seen,
-                    _digest(reasons),
-                    _digest(values_seen),
+                    eligibility.digest(reasons),
+                    eligibility.digest(values_seen),
                 )
             reasons, values_seen, reasons_digest, values_digest = text
             new = (evaluation.eligible, reasons, values_seen, bool(error))
@@ -146,31 +139,57 @@ class ServiceOfferResult(models.Model):
                 if evaluation.eligible and not stored[1]:
                     became_eligible.append(stored[0])
             elif (stored[3], stored[4]) != (values_digest, bool(error)):
-                updates[(*new, False)].append(stored[0])
-        if changed:
-            previous = Result.browse([result_id for result_id, _new in changed])
-            previous.fetch(["eligible", "reasons"])
-            for result, (_result_id, new) in zip(previous, changed, strict=True):
-                updates[(*new, True, result.eligible, result.reasons or "")].append(result.id)
-        # results sharing the same values are written together: few statements per batch
-        for (eligible, reasons, values_seen, error, changed, *previous), ids in updates.items():
-            vals = {
-                "eligible": eligible,
-                "reasons": reasons,
-                "values_seen": values_seen,
-                "error": error,
-                "stored_at": now,
-            }
-            if changed:
-                vals.update(
-                    changed_at=now, previous_eligible=previous[0], previous_reasons=previous[1]
+                updates[new].append(stored[0])
+        previous = Result.browse([result_id for result_id, _new in changed])
+        previous.fetch(["eligible", "reasons"])
+        rows = [
+            (result_id, new, False, False, False)
+            for new, ids in updates.items()
+            for result_id in ids
+        ]
+        rows += [
+            (result.id, new, now, result.eligible, result.reasons or False)
+            for result, (_result_id, new) in zip(previous, changed, strict=True)
+        ]
+        written = Result.browse([row[0] for row in rows])
+        # each result its own values in one multi-row UPDATE (the ORM's flush statement):
+        # a system log with no override, tracking or automation, where write() per
+        # record would cost more than the evaluation itself
+        written._write_multi(
+            [
+                dict(
+                    {
+                        "eligible": eligible,
+                        "reasons": reasons,
+                        "values_seen": values_seen,
+                        "error": error,
+                        "stored_at": now,
+                    },
+                    **(
+                        {
+                            "changed_at": changed_at,
+                            "previous_eligible": was_eligible,
+                            "previous_reasons": previous_reasons,
+                        }
+                        if changed_at
+                        else {}
+                    ),
                 )
-            Result.browse(ids).write(vals)
+                for _id, (
+                    eligible,
+                    reasons,
+                    values_seen,
+                    error,
+                ), changed_at, was_eligible, previous_reasons in rows
+            ]
+        )
+        written.invalidate_recordset()
         created = Result.create(
             [
                 {
                     "offer_id": offer_id,
                     "account_id": account_id,
+                    "company_id": company_of[offer_id],
                     "eligible": eligible,
                     "reasons": reasons,
                     "values_seen": values_seen,
@@ -219,3 +238,8 @@ class ServiceOfferResult(models.Model):
         self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
             activities
         )
+
+    def _service_comm_link(self, partner):
+        """The link a message about this result gives ``partner``: its account's."""
+        self.ensure_one()
+        return self.account_id._service_comm_link(partner)

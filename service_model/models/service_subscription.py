@@ -251,7 +251,9 @@ class ServiceSubscription(models.Model):
         (origin) and the property (reference), has one line ("Plan - year n,
         start to end" and the property), is dated at the period start (or the
         first open day after the lock date) and is posted when Settings say
-        so. Returns the invoices.
+        so. Its creation message links the subscription and the period; the
+        messages, the customers' followers and the posting are each done once
+        for the batch. Returns the invoices.
         """
         if not periods:
             return self.env["account.move"]
@@ -296,8 +298,10 @@ class ServiceSubscription(models.Model):
             .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
             .create(vals_list)
         )
+        moves._service_log_creation()
         to_post = moves.filtered(lambda m: m.company_id.service_billing_post_invoices)
         if to_post:
+            to_post._service_subscribe_customers()
             to_post._post(soft=False)
         return moves
 
@@ -575,6 +579,12 @@ class ServiceSubscription(models.Model):
                 {"amount": vals["amount"]}
             )
         return result
+
+    def _service_comm_link(self, partner):
+        """The link a message about this subscription gives ``partner``: by default its
+        backend form; the portal addon links its portal users to their own pages."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/odoo/{self._name}/{self.id}"
 
 
 class ServiceAccount(models.Model):

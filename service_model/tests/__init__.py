@@ -10,5 +10,5 @@ from . import test_import_parser
 from . import test_import
 from . import test_handoff
 from . import test_tracking
-from . import test_eligibility_rules
-from . import test_eligibility
+from . import test_offer_rules
+from . import test_offer_eligibility

@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 import psycopg2
 from freezegun import freeze_time
-from lxml import etree
+from lxml import etree, html
 from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, Command, api
@@ -20,6 +20,12 @@ from odoo.exceptions import AccessError, UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
 from odoo.tools import mute_logger
+
+# Queries per further posted invoice: Odoo's numbering (the journal's reference
+# and last number, the name written and the balance checked again, the analytic
+# distribution of its line); about 11 when posting subscribed the customer and
+# logged the message invoice by invoice.
+POSTED_QUERIES_PER_INVOICE = 6
 
 
 def _make_billing_data(env, count, date_start, term_years=0, amount=100.0, prefix="BILL"):
@@ -195,6 +201,8 @@ class TestBilling(BillingCase):
         # the period started in a locked month: dated on the first open day
         self.assertEqual(invoice.invoice_date, date(2025, 4, 1))
         self.assertEqual(sub.billing_period_ids[0].state, "draft")
+        # as Odoo does, a draft invoice has no follower yet: posting subscribes the customer
+        self.assertFalse(invoice.message_partner_ids)
 
     @freeze_time("2025-06-15")
     def test_activation_needs_a_price_and_a_started_period(self):
@@ -375,6 +383,28 @@ class TestBilling(BillingCase):
             Subscription._cron_bill_due_periods()
             self.assertEqual((progress.done, progress.remaining), (1, 0))
         self.assertOneInvoicePerPeriod(subs, [1, 2])
+
+    def test_posting_costs_a_few_queries_per_invoice(self):
+        """Odoo numbers a posted invoice with a few queries of its own (the journal's last
+        number, its write); the customer follower and the creation message are written once
+        per batch, never per invoice."""
+        counts = {}
+        for day, size in ((1, 2), (2, 10), (3, 30)):
+            with freeze_time(date(2024, 4, day)):
+                subs = self._subs(count=size, date_start=date(2024, 4, day))
+                subs.action_activate()
+            self.env.flush_all()
+            self.env.invalidate_all()
+            with freeze_time(date(2025, 4, day)):
+                before = self.cr.sql_log_count
+                invoices = subs._bill_due_periods(2)
+                self.env.flush_all()
+                self.cr.precommit.run()  # the tracking of the posted invoices
+                counts[size] = self.cr.sql_log_count - before
+            self.assertEqual(len(invoices), size)
+            self.assertEqual(set(invoices.mapped("state")), {"posted"})
+        per_invoice = (counts[30] - counts[10]) / 20
+        self.assertLessEqual(per_invoice, POSTED_QUERIES_PER_INVOICE, counts)
 
     def test_journal_in_another_currency_is_refused(self):
         company_currency = self.company.currency_id
@@ -604,6 +634,72 @@ class TestBillingRoles(BillingCase):
             self.assertFalse(sub.billing_error_date)
             sub.with_user(self.finance).action_bill_due_periods()
         self.assertOneInvoicePerPeriod(sub, [1, 2])
+
+    def _creation_message(self, invoice):
+        """The creation message of ``invoice``, read by Finance: (text, links, author)."""
+        messages = invoice.with_user(self.finance).message_ids.filtered(
+            lambda m: "created by the billing" in m.body
+        )
+        self.assertEqual(len(messages), 1, invoice.name)
+        body = html.fromstring(messages.body)
+        links = [(a.get("data-oe-model"), int(a.get("data-oe-id"))) for a in body.iter("a")]
+        return body.text_content(), links, messages.author_id
+
+    def test_invoices_log_their_subscription_and_period(self):
+        """Each invoice's creation message links its subscription and its billing period:
+        in Finance's name when Finance bills, in OdooBot's when the polling cron does."""
+        with freeze_time("2024-04-01"):
+            subs = self._subs(count=3, date_start=date(2024, 4, 1))
+            subs.with_user(self.finance).action_activate()
+        cron = self.env.ref("service_model.service_billing_cron")
+        with freeze_time("2025-04-01"):
+            cron.method_direct_trigger()
+        self.assertOneInvoicePerPeriod(subs, [1, 2])
+        authors = {1: self.finance.partner_id, 2: cron.user_id.partner_id}
+        self.assertEqual(cron.user_id, self.env.ref("base.user_root"))
+        for sub in subs:
+            for period in sub.billing_period_ids.filtered("move_id"):
+                with self.subTest(sub=sub.name, year=period.sequence):
+                    text, links, author = self._creation_message(period.move_id)
+                    start = period.date_start
+                    self.assertEqual(
+                        text,
+                        f"Invoice created by the billing of {sub.name} for year "
+                        f"{period.sequence}, {start} to {period.date_end}.",
+                    )
+                    self.assertEqual(
+                        links,
+                        [("service.subscription", sub.id), ("service.billing.period", period.id)],
+                    )
+                    self.assertEqual(author, authors[period.sequence])
+
+    def test_posted_invoices_follow_the_customer_as_odoo_posting_does(self):
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.with_user(self.finance).action_activate()
+            invoice = _invoices(self.env, sub).with_user(self.finance)
+            posted_by_hand = (
+                self.env["account.move"]
+                .with_user(self.finance)
+                .create(
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": sub.partner_id.id,
+                        "invoice_line_ids": [Command.create({"name": "Visit", "price_unit": 50})],
+                    }
+                )
+            )
+            posted_by_hand.action_post()
+        self.assertEqual(invoice.state, "posted")
+        ours, odoos = (
+            move.message_follower_ids.filtered(lambda f: f.partner_id == sub.partner_id)
+            for move in (invoice, posted_by_hand)
+        )
+        self.assertEqual(len(ours), 1)
+        self.assertEqual(ours.subtype_ids, odoos.subtype_ids)
+        self.assertTrue(ours.subtype_ids)
+        # nobody else follows: the system created the invoice, not the user
+        self.assertEqual(invoice.message_partner_ids, sub.partner_id)
 
     def test_companies_do_not_see_each_others_billing(self):
         sub = self._billed_sub()

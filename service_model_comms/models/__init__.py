@@ -1,5 +1,7 @@
 from . import (
     ir_actions_server,
+    mail_blacklist,
+    mail_template,
     res_company,
     res_config_settings,
     res_partner,
@@ -10,4 +12,6 @@ from . import (
     service_comm_rule,
     service_comm_suppression,
     service_job,
+    service_offer_result,
+    sms_sms,
 )

@@ -68,6 +68,7 @@ class ServiceCommDecision(models.Model):
             ("error", "Error"),
         ],
         compute="_compute_delivery_state",
+        compute_sudo=True,  # users read the log, not the outgoing mail queue
     )
 
     def init(self):

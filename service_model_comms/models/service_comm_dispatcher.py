@@ -7,6 +7,11 @@ from odoo.addons.service_model.models.service_job import DUE_SOON_DAYS, OPEN_STA
 from odoo.fields import Command
 
 from ..lib import suppression
+from .mail_template import BATCH_RENDER
+from .service_comm_event import BATCH_SIZE
+
+# how the records of an event model reach their service account, when not by account_id
+ACCOUNT_PATHS = {"account.move": "service_billing_period_id.subscription_id.account_id"}
 
 
 class ServiceCommDispatcher(models.AbstractModel):
@@ -70,6 +75,7 @@ class ServiceCommDispatcher(models.AbstractModel):
         )
         recipients = self._recipients(partners | self._accounts(records).agency_id)
         settings_by_company = {company: self._settings(company) for company in records.company_id}
+        sentences = self._reason_sentences()
         vals_list = []
         for record in records:
             account = self._accounts(record)
@@ -120,7 +126,7 @@ class ServiceCommDispatcher(models.AbstractModel):
                             and suppression_by_code[decision.rule_code].id,
                             "outcome": decision.outcome,
                             "reason_code": decision.reason_code,
-                            "reason": self._reason_sentence(decision),
+                            "reason": self._reason_sentence(decision, sentences),
                             "scheduled_at": decision.scheduled_at,
                             "decided_at": now,
                         }
@@ -133,6 +139,9 @@ class ServiceCommDispatcher(models.AbstractModel):
         an account activated again after a suspension is a new occurrence."""
         if records._name == "service.account" and event.startswith("account_"):
             return [fields.Datetime.to_string(account.stage_date) or "" for account in records]
+        if records._name == "service.offer.result":
+            # eligible again after a spell of not being eligible: a new occurrence
+            return [fields.Datetime.to_string(result.changed_at) or "" for result in records]
         return ["" for _record in records]
 
     # -- facts, in batches --------------------------------------------------------------
@@ -141,6 +150,8 @@ class ServiceCommDispatcher(models.AbstractModel):
     def _accounts(self, records):
         if records._name == "service.account":
             return records
+        if records._name in ACCOUNT_PATHS:
+            return records.mapped(ACCOUNT_PATHS[records._name])
         if "account_id" in records._fields:
             return records.account_id
         return self.env["service.account"]
@@ -157,6 +168,8 @@ class ServiceCommDispatcher(models.AbstractModel):
                 return record.contractor_id
             return account.contractor_id
         if stakeholder == "cs":
+            if not account and record._name == "service.import":
+                return record.user_id.partner_id  # whoever ran the import
             return account.cs_user_id.partner_id
         return record.company_id.service_finance_user_id.partner_id
 
@@ -280,9 +293,10 @@ class ServiceCommDispatcher(models.AbstractModel):
         return decision
 
     @api.model
-    def _reason_sentence(self, decision):
+    def _reason_sentences(self):
+        """``{reason code: sentence}``, translated once per batch."""
         _ = self.env._
-        sentences = {
+        return {
             "": _("All rules passed."),
             "channel_off": _("This channel is switched off in Settings."),
             "account_do_not_contact": _("The service account is marked do-not-contact."),
@@ -304,6 +318,12 @@ class ServiceCommDispatcher(models.AbstractModel):
             "no_recipient": _("The account has no one in this role."),
             "no_template": _("The matrix has no template for this channel and event."),
         }
+
+    @api.model
+    def _reason_sentence(self, decision, sentences=None):
+        """The decision's reason in words; ``sentences`` from :meth:`_reason_sentences`."""
+        _ = self.env._
+        sentences = sentences or self._reason_sentences()
         sentence = sentences.get(decision.reason_code, decision.reason_code)
         if decision.params.get("redirected_from"):
             sentence = _("%(sentence)s Sent to the agency for the end user.", sentence=sentence)
@@ -315,13 +335,28 @@ class ServiceCommDispatcher(models.AbstractModel):
 
     @api.model
     def _by_template(self, vals_list, template_field):
-        """``{(template, event): [vals]}`` of decision values, for batch rendering."""
+        """``{(template, event, stakeholder): [vals]}`` of decision values, for batch
+        rendering: in a group, each record has one recipient."""
         rules = self.env["service.comm.rule"].sudo().browse({vals["rule_id"] for vals in vals_list})
-        templates = {rule.id: rule[template_field] for rule in rules}
+        templates = {
+            rule.id: rule[template_field].with_context(**{BATCH_RENDER: True}) for rule in rules
+        }
         groups = defaultdict(list)
         for vals in vals_list:
-            groups[(templates[vals["rule_id"]], vals["event"])].append(vals)
+            groups[(templates[vals["rule_id"]], vals["event"], vals["stakeholder"])].append(vals)
         return groups
+
+    @api.model
+    def _render_context(self, template, stakeholder, group):
+        """What the templates read besides ``object``: the stakeholder type and
+        ``{record id: recipient partner}`` (for ``object._service_comm_link(recipient)``)."""
+        partners = self.env["res.partner"].sudo().browse([vals["recipient_id"] for vals in group])
+        return template.with_context(
+            comm_stakeholder=stakeholder,
+            comm_recipients={
+                vals["res_id"]: partner for vals, partner in zip(group, partners, strict=True)
+            },
+        )
 
     @api.model
     def _queue_emails(self, vals_list):
@@ -332,20 +367,36 @@ class ServiceCommDispatcher(models.AbstractModel):
         )
         mail_vals_list = []
         ordered = []
-        for (template, event), group in self._by_template(vals_list, "mail_template_id").items():
-            rendered = template.with_context(comm_event=labels[event])._generate_template(
-                list({vals["res_id"] for vals in group}),
-                ("auto_delete", "body_html", "email_from", "mail_server_id", "reply_to", "subject"),
+        groups = self._by_template(vals_list, "mail_template_id")
+        for (template, event, stakeholder), group in groups.items():
+            rendered = (
+                self._render_context(template, stakeholder, group)
+                .with_context(comm_event=labels[event])
+                ._generate_template(
+                    list({vals["res_id"] for vals in group}),
+                    (
+                        "auto_delete",
+                        "body_html",
+                        "email_from",
+                        "mail_server_id",
+                        "reply_to",
+                        "subject",
+                    ),
+                )
             )
             for vals in group:
                 values = rendered[vals["res_id"]]
+                body, headers = values.get("body_html"), False
+                if event in suppression.MARKETING_EVENTS:
+                    body, headers = self._with_unsubscribe(body, vals["address"])
                 mail_vals_list.append(
                     {
                         "model": template.model,
                         "res_id": vals["res_id"],
                         "subject": values.get("subject"),
-                        "body_html": values.get("body_html"),
-                        "body": values.get("body_html"),
+                        "body_html": body,
+                        "body": body,
+                        "headers": headers,
                         "email_from": values.get("email_from") or self.env.company.email_formatted,
                         "reply_to": values.get("reply_to"),
                         "mail_server_id": values.get("mail_server_id"),
@@ -360,12 +411,29 @@ class ServiceCommDispatcher(models.AbstractModel):
             vals["mail_id"] = mail.id
 
     @api.model
+    def _with_unsubscribe(self, body, email):
+        """A marketing email's body with its unsubscribe link, and its
+        List-Unsubscribe headers (RFC 8058 one-click)."""
+        url = self.env["mail.blacklist"]._service_comm_unsubscribe_url(email)
+        footer = self.env["ir.qweb"]._render(
+            "service_model_comms.service_comm_unsubscribe_footer", {"url": url}
+        )
+        headers = {
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        return f"{body or ''}{footer}", repr(headers)
+
+    @api.model
     def _queue_sms(self, vals_list):
         """Queue one sms.sms per decision (``sms_id`` set in its values) in Odoo's SMS queue."""
         sms_vals_list = []
         ordered = []
-        for (template, _event), group in self._by_template(vals_list, "sms_template_id").items():
-            bodies = template._render_field("body", list({vals["res_id"] for vals in group}))
+        groups = self._by_template(vals_list, "sms_template_id")
+        for (template, _event, stakeholder), group in groups.items():
+            bodies = self._render_context(template, stakeholder, group)._render_field(
+                "body", list({vals["res_id"] for vals in group})
+            )
             for vals in group:
                 sms_vals_list.append(
                     {
@@ -384,15 +452,20 @@ class ServiceCommDispatcher(models.AbstractModel):
 
     @api.model
     def _cron_dispatch_job_reminders(self):
-        self._dispatch_job_reminders()
+        queued = self._dispatch_job_reminders()
+        self.env["ir.cron"]._notify_progress(done=queued, remaining=0)
 
     @api.model
     def _dispatch_job_reminders(self):
         """Queue the due-soon and overdue reminders of every open job, once per
         due date; the dispatch cron then decides them batch by batch, each
-        batch in its own transaction."""
+        batch in its own transaction. Returns how many jobs were queued.
+
+        The jobs are read :data:`~.service_comm_event.BATCH_SIZE` at a time and
+        the cache emptied after each, so that memory does not grow with them."""
         Job = self.env["service.job"].sudo()
         Queue = self.env["service.comm.event"]
+        queued = 0
         for company in self.env["res.company"].sudo().search([]):
             today = company._service_today()
             soon = today + timedelta(days=DUE_SOON_DAYS)
@@ -400,13 +473,18 @@ class ServiceCommDispatcher(models.AbstractModel):
                 ("job_due_soon", [("due_date", ">=", today), ("due_date", "<=", soon)]),
                 ("job_overdue", [("due_date", "<", today)]),
             ):
-                jobs = Job.search_fetch(
-                    [("company_id", "=", company.id), ("state", "in", OPEN_STATES), *domain],
-                    ["due_date"],
-                )
-                Queue._enqueue(
-                    event, jobs, {job.id: fields.Date.to_string(job.due_date) for job in jobs}
-                )
+                domain = [("company_id", "=", company.id), ("state", "in", OPEN_STATES), *domain]
+                last_id = 0
+                while jobs := Job.search_fetch(
+                    [*domain, ("id", ">", last_id)], ["due_date"], order="id", limit=BATCH_SIZE
+                ):
+                    Queue._enqueue(
+                        event, jobs, {job.id: fields.Date.to_string(job.due_date) for job in jobs}
+                    )
+                    queued += len(jobs)
+                    last_id = jobs[-1].id
+                    self.env.invalidate_all()
+        return queued
 
     @api.model
     def _cron_send_deferred(self):
@@ -426,6 +504,7 @@ class ServiceCommDispatcher(models.AbstractModel):
             {
                 "decision": decision,
                 "event": decision.event,
+                "stakeholder": decision.stakeholder,
                 "rule_id": decision.rule_id.id,
                 "res_id": decision.res_id,
                 "recipient_id": decision.recipient_id.id,

@@ -82,8 +82,12 @@ class ServiceCommEvent(models.Model):
     def _dispatch_queued(self, limit=None):
         queued = self.sudo().search([], limit=limit)
         dispatcher = self.env["service.comm.dispatcher"]
+        done = len(queued)
         for row in queued:
             keys = {int(record_id): key for record_id, key in row.occurrence_keys.items()}
             dispatcher._dispatch(row.event, self.env[row.res_model].browse(list(keys)), keys)
-        queued.unlink()
-        return len(queued)
+            row.unlink()
+            # a batch's records, decisions and messages leave the cache with it:
+            # the memory of a run does not grow with its batches
+            self.env.invalidate_all()
+        return done

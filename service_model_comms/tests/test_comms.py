@@ -102,11 +102,12 @@ class TestComms(ServiceModelCommon):
         self.assertEqual(len(mails), 3)
         self.assertEqual(set(mails.mapped("state")), {"outgoing"})
         self.assertEqual(mails.recipient_ids, self.end_user | self.agency | self.contractor)
-        self.assertIn("Account activated", mails[0].subject)
+        self.assertIn("is active", mails[0].subject)
         self.assertEqual(set(activated.mapped("delivery_state")), {"queued"})
         # CS reads the whole story on the account's tab, and cannot change it
         log = account.with_user(self.cs_user).comm_decision_ids
         self.assertEqual(log, onboarding | activated)
+        self.assertEqual(set(log.mapped("delivery_state")), {"none", "queued"})
         with self.assertRaises(AccessError):
             log[0].write({"outcome": "send"})
         with self.assertRaises(AccessError):
@@ -211,7 +212,7 @@ class TestComms(ServiceModelCommon):
         Queue = self.env["service.comm.event"]
         # the daily run, in batches of one job: each batch is a transaction of its own
         Queue._enqueue("job_due_soon", jobs, {job.id: "2026-03-13" for job in jobs}, batch_size=1)
-        template = self.env.ref("service_model_comms.mail_template_job_event")
+        template = self.env.ref("service_model_comms.mail_template_job_due_soon")
         subject = template.subject
         # the second job's email cannot be rendered: the run stops after the first batch
         template.subject = "{{ 1 / 0 if object.property_reference == 'P-C12' else 'Due soon' }}"
@@ -231,7 +232,7 @@ class TestComms(ServiceModelCommon):
             sent = self.env["mail.mail"].search(
                 [("model", "=", "service.job"), ("res_id", "=", job.id)]
             )
-            self.assertEqual(len(sent.filtered(lambda m: "due soon" in m.subject.lower())), 2)
+            self.assertEqual(len(sent.filtered(lambda m: "due" in m.subject.lower())), 2)
 
     @freeze_time(NOW)
     def test_service_admin_switches_sms_off_in_settings(self):
@@ -254,6 +255,16 @@ class TestComms(ServiceModelCommon):
         )
         self.assertEqual((sms.outcome, sms.reason_code), ("suppress", "channel_off"))
 
+    def _due_soon_jobs(self, prefix, size):
+        vals = [
+            self._account_vals(f"{prefix}-{i:03d}", end_user_id=self.texting_user.id)
+            for i in range(size)
+        ]
+        accounts = self._activate(self.env["service.account"].create(vals))
+        accounts.write({"last_service_date": date(2025, 3, 13)})
+        self._deliver_events()
+        return accounts.open_job_id
+
     @freeze_time(NOW)
     def test_dispatch_queries_do_not_grow_with_the_batch(self):
         """Facts, rendering and inserts go by batch: 40 jobs (160 decisions, 80
@@ -261,20 +272,59 @@ class TestComms(ServiceModelCommon):
         INSERT statements (one per 100 rows)."""
         counts = []
         for run, size in enumerate((5, 5, 40)):  # the first run warms the caches
-            vals = [
-                self._account_vals(f"Q{run}-{i:03d}", end_user_id=self.texting_user.id)
-                for i in range(size)
-            ]
-            accounts = self._activate(self.env["service.account"].create(vals))
-            accounts.write({"last_service_date": date(2025, 3, 13)})
-            self._deliver_events()
-            jobs = accounts.open_job_id
+            jobs = self._due_soon_jobs(f"Q{run}", size)
             self.env.invalidate_all()
             before = self.cr.sql_log_count
             decisions = self.dispatcher._dispatch("job_due_soon", jobs)
             self.env.flush_all()
             counts.append(self.cr.sql_log_count - before)
             self.assertEqual(len(decisions), 4 * size)
+        self.assertEqual(counts[0], counts[1])
+        self.assertLessEqual(counts[2] - counts[1], 2, counts)
+
+    @freeze_time(NOW)
+    def test_batch_rendering_gives_each_record_its_own_body(self):
+        """The dispatcher's one-compilation rendering of a QWeb body says what
+        Odoo's rendering record by record says."""
+        jobs = self._due_soon_jobs("R", 3)
+        template = self.env.ref("service_model_comms.mail_template_job_due_soon").sudo()
+        template = template.with_context(
+            comm_event="Job due soon",
+            comm_stakeholder="contractor",
+            comm_recipients={job.id: job.contractor_id for job in jobs},
+        )
+        by_record = template._render_field("body_html", jobs.ids)
+        batch = template.with_context(service_comm_batch_render=True)._render_field(
+            "body_html", jobs.ids
+        )
+        self.assertEqual(batch, by_record)
+        self.assertEqual(len(set(batch.values())), 3)
+        for job in jobs:
+            self.assertIn(job.property_reference, batch[job.id])
+
+    @freeze_time(NOW)
+    def test_daily_run_batch_queries_do_not_grow_with_the_batch_size(self):
+        """One call of the dispatch cron on a queued batch of the daily run costs
+        the same queries for 40 jobs as for 5, but for the ORM's multi-row
+        INSERT statements, and leaves none of the batch's records in the cache."""
+        Queue = self.env["service.comm.event"]
+        counts = []
+        for run, size in enumerate((5, 5, 40)):  # the first run warms the caches
+            jobs = self._due_soon_jobs(f"B{run}", size)
+            Queue._enqueue("job_due_soon", jobs, dict.fromkeys(jobs.ids, "2026-03-13"), size)
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            Queue._cron_dispatch_events()
+            self.env.flush_all()
+            counts.append(self.cr.sql_log_count - before)
+            cached = self.env.cache.get_records(jobs.browse(), jobs._fields["due_date"])
+            self.assertFalse(cached & jobs)
+            logged = self.Decision.search(
+                [("job_id", "in", jobs.ids), ("event", "=", "job_due_soon")]
+            )
+            self.assertEqual(len(logged.mail_id), 2 * size)
+        self.assertFalse(Queue.search_count([]))
         self.assertEqual(counts[0], counts[1])
         self.assertLessEqual(counts[2] - counts[1], 2, counts)
 

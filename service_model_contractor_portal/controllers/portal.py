@@ -11,6 +11,7 @@ from odoo.addons.service_model.models.service_job import OPEN_STATES
 from odoo.exceptions import MissingError, UserError
 from odoo.http import request
 from odoo.osv import expression
+from odoo.tools import consteq
 
 # Counters of the "Jobs" entries on /my, each with the list filter it opens.
 JOB_COUNTERS = {
@@ -61,8 +62,19 @@ class ContractorPortal(CustomerPortal):
 
     def _user_company_domain(self, fname):
         """Records whose ``fname`` is the user's company (commercial partner) or
-        one of its contacts: colleagues share them, internal users included."""
-        return [(fname, "child_of", [request.env.user.commercial_partner_id.id])]
+        one of its contacts: colleagues share them, internal users included.
+
+        The company's partners are a subquery made sudo: through the user's
+        rights, the partner record rules would walk the partner tree with
+        queries of their own on every search (the records' rules still apply).
+        """
+        company_partners = (
+            request.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            ._search([("commercial_partner_id", "=", request.env.user.commercial_partner_id.id)])
+        )
+        return [(fname, "in", company_partners)]
 
     def _get_jobs_domain(self):
         """The jobs of the user's contractor company."""
@@ -253,14 +265,37 @@ class ContractorPortal(CustomerPortal):
             "error": kwargs.get("error"),
             "message": self._job_action_messages().get(kwargs.get("message")),
         }
-        return self._get_page_view_values(job, access_token, values, "my_jobs_history", False)
+        return self._get_page_view_values(
+            job,
+            access_token,
+            values,
+            "my_jobs_history",
+            False,
+            pid=kwargs.get("pid"),
+            hash=kwargs.get("hash"),
+        )
+
+    def _login_redirect(self, access_token):
+        """A visitor without a login and without a token is asked to log in."""
+        if access_token or not request.env.user._is_public():
+            return None
+        return request.redirect_query("/web/login", {"redirect": request.httprequest.full_path})
+
+    def _is_valid_token(self, record, access_token):
+        """Whether ``access_token`` is the record's own (a link from one of our messages)."""
+        return bool(
+            access_token and record.access_token and consteq(record.access_token, access_token)
+        )
 
     @http.route(["/my/jobs/<int:job_id>"], type="http", auth="public", website=True)
-    def portal_my_job(self, job_id, access_token=None, message=None, **kw):
-        if not access_token and request.env.user._is_public():
-            return request.redirect_query("/web/login", {"redirect": request.httprequest.full_path})
+    def portal_my_job(self, job_id, access_token=None, message=None, pid=None, hash=None, **kw):
+        redirect = self._login_redirect(access_token)
+        if redirect:
+            return redirect
         job = self._portal_check_access("service.job", job_id, access_token)
-        values = self._job_get_page_view_values(job, access_token, message=message)
+        values = self._job_get_page_view_values(
+            job, access_token, message=message, pid=pid, hash=hash
+        )
         return request.render("service_model_contractor_portal.portal_my_job", values)
 
     # -- actions -----------------------------------------------------------------------
@@ -381,11 +416,17 @@ class ContractorPortal(CustomerPortal):
             [("id", "in", periods.move_ids.ids)], order="invoice_date desc, id desc"
         )
 
-    @http.route(["/my/properties/<int:account_id>"], type="http", auth="user", website=True)
-    def portal_my_property(self, account_id, **kw):
-        account = self._portal_check_access("service.account", account_id)
-        # the page is the agency's: a contractor reads the account for its jobs only
-        if not self._is_user_company_record(account, self._get_properties_domain()):
+    @http.route(["/my/properties/<int:account_id>"], type="http", auth="public", website=True)
+    def portal_my_property(self, account_id, access_token=None, **kw):
+        redirect = self._login_redirect(access_token)
+        if redirect:
+            return redirect
+        account = self._portal_check_access("service.account", account_id, access_token)
+        # the page is the agency's (or a token's holder): a contractor reads
+        # the account for its jobs only
+        if not self._is_valid_token(account, access_token) and not self._is_user_company_record(
+            account, self._get_properties_domain()
+        ):
             raise Forbidden()
         values = {
             "page_name": "property",
@@ -396,5 +437,7 @@ class ContractorPortal(CustomerPortal):
             ),
             "invoices": self._property_invoices(account),
         }
-        values = self._get_page_view_values(account, None, values, "my_properties_history", False)
+        values = self._get_page_view_values(
+            account, access_token, values, "my_properties_history", False
+        )
         return request.render("service_model_contractor_portal.portal_my_property", values)

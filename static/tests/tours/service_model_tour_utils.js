@@ -27,6 +27,22 @@ export const serviceModelSteps = {
             },
         ];
     },
+    /** From the app's home: the service accounts list, then the account ``reference``. */
+    openAccount(reference) {
+        return [
+            ...this.openApp(),
+            ...this.openMenu(
+                "service_model.service_model_menu_operations",
+                "service_model.service_account_menu",
+                "Service Accounts"
+            ),
+            {
+                content: `Open the account ${reference}`,
+                trigger: `.o_list_view .o_data_row:contains(${reference}) td[name=property_reference]`,
+                run: "click",
+            },
+        ];
+    },
     fill(fieldName, value, scope = ".o_form_view") {
         return {
             content: `Fill ${fieldName}`,

@@ -8,6 +8,7 @@ from odoo.tests import Form, new_test_user, tagged
 from .common import NOW, ServiceModelCommon
 
 CRON = "service_model.service_offer_cron_reevaluate"
+NIGHTLY_CRON = "service_model.service_offer_cron_nightly"
 
 
 @freeze_time(NOW)
@@ -62,14 +63,14 @@ class TestEligibility(ServiceModelCommon):
         return evaluation.eligible, [c.reason for c in evaluation.checks if not c.passed]
 
     def _run_marked(self):
-        return self.env["service.offer"]._evaluate_marked(commit=False)
+        return self.env["service.offer"]._evaluate_marked()
 
     def _results(self, offer):
         return {r.account_id: r for r in offer.result_ids}
 
     def _settle(self):
         """Evaluate everything and clear the marks: the state before a change."""
-        self.env["service.offer"]._evaluate_marked(commit=False)
+        self.env["service.offer"]._evaluate_marked()
         self.assertFalse(self.accounts.filtered("offer_dirty"))
 
     # -- each criterion, passing and failing ------------------------------------------------
@@ -230,7 +231,7 @@ class TestEligibility(ServiceModelCommon):
         self._settle()
         self.assertTrue(self._results(offer)[self.shop].eligible)
         with freeze_time("2027-03-10 03:00:00"):
-            self.env["service.offer"]._evaluate_all(commit=False)
+            self.env["service.offer"]._evaluate_all()
         result = self._results(offer)[self.shop]
         self.assertFalse(result.eligible)
         self.assertEqual(result.reasons, "The subscription is in year 4; the offer ends at year 3.")
@@ -256,8 +257,96 @@ class TestEligibility(ServiceModelCommon):
         self.assertFalse(self.house.activity_ids.filtered(lambda a: "Window guards" in a.summary))
         # a second evaluation of an unchanged verdict is silent
         self.flat.activity_ids.unlink()
-        self.env["service.offer"]._evaluate_all(commit=False)
+        self.env["service.offer"]._evaluate_all()
         self.assertFalse(self.flat.activity_ids)
+
+    # -- the crons: one batch per call, progress to the framework, no commit ---------------
+    # (a commit inside a test raises: calling the cron methods here shows they never commit)
+
+    def _progress(self, xmlid):
+        """The progress record the cron framework puts in the context of one call."""
+        _cron, progress = self.env.ref(xmlid)._add_progress()
+        Offer = self.env["service.offer"].with_context(ir_cron_progress_id=progress.id)
+        return Offer, progress
+
+    def test_triggered_cron_reports_its_batch_to_the_framework(self):
+        offer = self._offer(stage_active=True)
+        Offer, progress = self._progress(CRON)
+        Offer._cron_evaluate_marked()
+        # the accounts created by the set-up were marked: one batch holds them all
+        self.assertEqual((progress.done, progress.remaining), (3, 3))
+        Offer, progress = self._progress(CRON)
+        Offer._cron_evaluate_marked()  # then the new offer's accounts
+        self.assertEqual((progress.done, progress.remaining), (3, 0))
+        self.assertFalse(offer.needs_evaluation)
+        self.assertEqual(len(offer.result_ids), 3)
+        Offer, progress = self._progress(CRON)
+        Offer._cron_evaluate_marked()
+        self.assertEqual((progress.done, progress.remaining), (0, 0))
+
+    def test_nightly_run_continues_where_the_last_call_stopped(self):
+        offer = self._offer(stage_active=True, subscription_year_to=3)
+        self._settle()
+        nightly = self.env.ref(NIGHTLY_CRON)
+        nightly.nextcall = "2027-03-10 02:00:00"
+        with freeze_time("2027-03-10 02:00:05"):
+            Offer = self.env["service.offer"]
+            Offer._start_nightly_run()
+            self.assertTrue(offer.needs_evaluation)
+            done, remaining = Offer._evaluate_batch(batch_size=2)
+            self.assertEqual((done, remaining), (2, 1))
+            self.assertEqual(offer.evaluation_cursor, self.accounts.sorted("id")[1].id)
+        with freeze_time("2027-03-10 02:00:09"):
+            # the next call of the same run: nothing restarts
+            self.assertFalse(Offer._start_nightly_run())
+            self.assertEqual(Offer._evaluate_batch(batch_size=2), (1, 0))
+            self.assertFalse(offer.needs_evaluation)
+            self.assertFalse(Offer._start_nightly_run())
+            self.assertEqual(Offer._evaluate_batch(batch_size=2), (0, 0))
+        self.assertFalse(self._results(offer)[self.shop].eligible)
+        self.assertEqual(
+            self._results(offer)[self.shop].changed_at.isoformat(), "2027-03-10T02:00:09"
+        )
+        # the next night starts again
+        nightly.nextcall = "2027-03-11 02:00:00"
+        with freeze_time("2027-03-11 02:00:03"):
+            Offer, progress = self._progress(NIGHTLY_CRON)
+            Offer._cron_evaluate_all()
+            self.assertEqual((progress.done, progress.remaining), (3, 0))
+            self.assertEqual(offer.last_run_at.isoformat(), "2027-03-11T02:00:03")
+
+    def test_an_offer_changed_during_its_evaluation_starts_again(self):
+        offer = self._offer(stage_active=True)
+        self._settle()
+        offer.with_user(self.admin).write({"stage_draft": True})
+        self.assertEqual(self.env["service.offer"]._evaluate_batch(batch_size=2), (2, 1))
+        offer.with_user(self.admin).write({"stage_suspended": True})
+        self.assertEqual(offer.evaluation_cursor, 0)
+        # from the first account again, not from where the old criteria stopped
+        self.assertEqual(self.env["service.offer"]._evaluate_batch(batch_size=2), (2, 1))
+
+    def test_unchanged_results_cost_the_same_queries_for_more_accounts(self):
+        self._offer(stage_active=True, no_overdue_invoice=True)
+        self._offer(name="Leeds", domain="[('city', '!=', 'Nowhere')]")
+        self._settle()
+
+        def nightly_queries():
+            self.env.cr.flush()  # what the set-up left for the end of the transaction
+            queries = self.env.cr.sql_log_count
+            stored = self.env["service.offer.result"].search([]).mapped("stored_at")
+            accounts = self.env["service.account"].with_context(active_test=False)
+            self.assertEqual(self.env["service.offer"]._evaluate_all(), accounts.search_count([]))
+            self.env.flush_all()
+            self.assertEqual(
+                self.env["service.offer.result"].search([]).mapped("stored_at"), stored
+            )
+            return self.env.cr.sql_log_count - queries
+
+        before = nightly_queries()
+        for number in range(4):
+            self.accounts |= self._create_active_account(f"P-MORE-{number}")
+        self._settle()
+        self.assertEqual(nightly_queries(), before)
 
     # -- failures stay with the offer -------------------------------------------------------
 
@@ -305,10 +394,23 @@ class TestEligibility(ServiceModelCommon):
             form.stage_active = False
             self.assertEqual(form.preview_eligible_count, 1)
             offer = form.save()
-        self.env["service.offer"]._evaluate_all(commit=False)
+        self.env["service.offer"]._evaluate_all()
         eligible = offer.result_ids.filtered("eligible").account_id
         self.assertEqual(eligible, self.flat)
         self.assertEqual(offer.preview_eligible_count, len(eligible))
+
+    def test_preview_shows_a_bounded_sample_eligible_first(self):
+        for number in range(11):
+            self._create_account(f"P-DRAFT-{number}")
+        with Form(self.env["service.offer"].with_user(self.admin)) as form:
+            form.name = "Draft accounts"
+            form.stage_active = False
+            form.stage_draft = True
+            self.assertEqual(form.preview_account_count, 14)
+            self.assertEqual(form.preview_eligible_count, 12)
+            sample = form.preview_sample
+            self.assertEqual(sample.count("<tr>"), 11)  # the header and 10 accounts
+            self.assertNotIn("Not eligible", sample)
 
     # -- roles ------------------------------------------------------------------------------
 
