@@ -39,7 +39,6 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import benchlib
-import benchstats
 
 from odoo import SUPERUSER_ID, api
 
@@ -224,14 +223,14 @@ def main():
         }
         figures = {label: {"rate": [], "first": [], "last": [], "mb": []} for label in sides}
         for rep in range(options.reps):
-            for label in benchstats.side_order(sides, rep):
+            for label in benchlib.side_order(sides, rep):
                 function, args = sides[label]
-                benchstats.vacuum_analyze(DB)
+                benchlib.vacuum_analyze(DB)
                 (result, progress), seconds, peak_mb = benchlib.run_forked(DB, function, *args)
                 jobs = progress[-1][1]
                 if jobs != rows:
                     raise RuntimeError(f"{label} created {jobs} jobs out of {rows}: {result}")
-                first, last = benchstats.tenth_rates(progress, rows)
+                first, last = benchlib.progress_tenths(progress, rows)
                 figures[label]["rate"].append(rows / seconds)
                 figures[label]["first"].append(first)
                 figures[label]["last"].append(last)
@@ -242,7 +241,7 @@ def main():
                 )
 
         print("median [lowest-highest] of the repetitions")
-        benchstats.print_figures(
+        benchlib.print_figures(
             figures,
             [
                 ("rate", "rows/s"),
@@ -251,7 +250,7 @@ def main():
                 ("mb", "peak MB"),
             ],
         )
-        ratio = benchstats.median_ratio(figures, "service.import", "native base_import")
+        ratio = benchlib.median_ratio(figures, "service.import", "native base_import")
         print(
             f"ours / native: {ratio:.2f}x rows per second (target: {TARGET_RATIO:g}x)", flush=True
         )

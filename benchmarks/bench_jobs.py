@@ -28,7 +28,6 @@ import time
 from datetime import timedelta
 
 import benchlib
-import benchstats
 
 from odoo import SUPERUSER_ID, api
 
@@ -158,20 +157,20 @@ def main():
                 label: {"rate": [], "first": [], "last": [], "queries": []} for label in SIDES
             }
             for rep in range(options.reps):
-                for label in benchstats.side_order(SIDES, rep):
-                    benchstats.vacuum_analyze(DB)
+                for label in benchlib.side_order(SIDES, rep):
+                    benchlib.vacuum_analyze(DB)
                     created, seconds, queries, progress = measure(
                         registry, SIDES[label], account_ids
                     )
                     if created != size:
                         raise RuntimeError(f"{label} created {created} jobs out of {size}")
-                    first, last = benchstats.tenth_rates(progress, size)
+                    first, last = benchlib.progress_tenths(progress, size)
                     figures[label]["rate"].append(size / seconds)
                     figures[label]["first"].append(first)
                     figures[label]["last"].append(last)
                     figures[label]["queries"].append(queries)
             print(f"N = {size}, median [lowest-highest] of {options.reps} repetitions")
-            benchstats.print_figures(
+            benchlib.print_figures(
                 figures,
                 [
                     ("rate", "jobs/s"),
@@ -180,7 +179,7 @@ def main():
                     ("queries", "queries"),
                 ],
             )
-            ratio = benchstats.median_ratio(figures, "engine batch (ours)", "ORM create()")
+            ratio = benchlib.median_ratio(figures, "engine batch (ours)", "ORM create()")
             print(f"engine batch / ORM create: {ratio:.2f}x jobs per second", flush=True)
     return 0
 

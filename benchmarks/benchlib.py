@@ -198,3 +198,41 @@ def tenth_rates(events, started, total):
         last_from, last_base = moment, items
     ended = timeline[-1][0]
     return first_done / (first_at - started), (done - last_base) / (ended - last_from)
+
+
+def side_order(sides, rep):
+    """The sides in the order of repetition ``rep``: as given, then reversed, and so on
+    (neither side always runs first, on a warmer or a more bloated database)."""
+    return list(sides) if rep % 2 == 0 else list(reversed(sides))
+
+
+def progress_tenths(progress, total):
+    """:func:`tenth_rates` of a run whose ``progress`` lists ``(seconds since its
+    start, items done so far)`` points, the last one at its end."""
+    events, previous = [], 0
+    for seconds, done in sorted(progress):
+        events.append((seconds, done - previous))
+        previous = done
+    return tenth_rates(events, 0.0, total)
+
+
+def fmt_spread(values, width=9):
+    """``median [lowest-highest]`` of ``values``, the median right-aligned in ``width``."""
+    median, low, high = median_spread(values)
+    return f"{median:>{width}.0f} [{low:.0f}-{high:.0f}]"
+
+
+def print_figures(figures, columns):
+    """One line per side: the median [lowest-highest] of each column.
+
+    ``figures`` maps a side's label to ``{key: [one value per repetition]}``;
+    ``columns`` lists ``(key, heading)`` in the order to print.
+    """
+    print(f"{'side':<24}" + "".join(f"{heading:>22}" for _key, heading in columns))
+    for label, values in figures.items():
+        print(f"{label:<24}" + "".join(f"{fmt_spread(values[key]):>22}" for key, _h in columns))
+
+
+def median_ratio(figures, ours, theirs, key="rate"):
+    """The ratio of two sides' medians of ``key``."""
+    return median_spread(figures[ours][key])[0] / median_spread(figures[theirs][key])[0]
