@@ -78,45 +78,96 @@ class ServiceAccount(models.Model):
             self.env["service.offer"]._trigger_evaluation()
 
     def _offer_facts(self, today=None):
+        """What the offer criteria look at for these accounts: see :meth:`_read_offer_facts`."""
+        if not self:
+            return {}
+        return self._read_offer_facts(self._offer_scope(ids=self.ids), today)[0]
+
+    @api.model
+    def _offer_scope(self, ids=None, company_id=None, after=0, upto=None):
+        """Which accounts a facts read covers: ``ids``, or those of a company in an id range.
+
+        :return: ``(condition, domain)``: ``condition(column)`` the SQL test
+            of an account id column (for the account and the rows of its
+            subscriptions and invoices), ``domain`` the same on service.account
+            (with the company for a range)
+        """
+        if ids is not None:
+            ids = list(ids)
+            return (lambda column: SQL("%s = ANY(%s)", column, ids)), [("id", "in", ids)]
+        domain = [("company_id", "=", company_id), ("id", ">", after or 0)]
+        if upto:
+            domain.append(("id", "<=", upto))
+
+        def condition(column):
+            # a range, not an array of ids: PostgreSQL reads it as one index range
+            if upto:
+                return SQL("%s > %s AND %s <= %s", column, after or 0, column, upto)
+            return SQL("%s > %s", column, after or 0)
+
+        return condition, domain
+
+    @api.model
+    def _read_offer_facts(self, scope, today=None, matchers=()):
         """What the offer criteria look at, and the digest of the stored results.
 
-        :return: ``{account id: (company id, eligibility.Facts, digest)}``; the
-            digest is :func:`eligibility.account_digest` of the results as
-            last stored (empty before the first evaluation)
+        :param scope: :meth:`_offer_scope` (a company's accounts are those of
+            the domain; ids: those of any company)
+        :param matchers: SQL queries of account ids (the offers' extra
+            domains): each account's answer to each is read with its facts
+        :return: ``(facts, matches)``: ``facts`` ``{account id: (company id,
+            eligibility.Facts, digest)}``, the digest
+            :func:`eligibility.account_digest` of the results as last stored
+            (empty before the first evaluation); ``matches`` one set of the
+            matching account ids per matcher
 
         One set-based read whatever the number of accounts (the account, the
         start of its active subscriptions, the due date of its oldest unpaid
-        posted invoice), then the names of their agencies and contractors.
-        Read as superuser: CS users have no accounting rights, and the facts
-        only decide the results.
+        posted invoice, the answers to the matchers), then the names of their
+        agencies and contractors. Read as superuser: CS users have no
+        accounting rights, and the facts only decide the results. A matcher
+        the database refuses raises: the caller reads again without it.
         """
-        if not self:
-            return {}
+        condition, domain = scope
         self.env.flush_all()
+        company = next((value for name, _op, value in domain if name == "company_id"), None)
+        where = condition(SQL("a.id"))
+        if company:
+            where = SQL("%s AND a.company_id = %s", where, company)
+        answers = SQL(", ").join(SQL("a.id IN (%s)", matcher) for matcher in matchers)
         # a set-based read: the nightly run looks at every account, the ORM's
         # record per row would cost more than the evaluation itself; joins on
-        # aggregates (hashed by PostgreSQL), not a subquery per account
+        # aggregates (hashed by PostgreSQL), not a subquery per account; the
+        # extra domains as subqueries of the ORM's own (_search)
         self.env.cr.execute(
             SQL(
                 """SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
-                          a.contractor_id, s.starts, d.due, a.offer_digest
+                          a.contractor_id, s.starts, d.due, a.offer_digest %s
                      FROM service_account a
                 LEFT JOIN (SELECT account_id, array_agg(date_start) AS starts
                              FROM service_subscription
-                            WHERE state = 'active' AND account_id = ANY(%(ids)s)
+                            WHERE state = 'active' AND %s
                          GROUP BY account_id) s ON s.account_id = a.id
                 LEFT JOIN (SELECT p.account_id, min(m.invoice_date_due) AS due
                              FROM service_billing_period p
                              JOIN account_move m ON m.service_billing_period_id = p.id
-                            WHERE p.account_id = ANY(%(ids)s) AND m.move_type = 'out_invoice'
+                            WHERE %s AND m.move_type = 'out_invoice'
                               AND m.state = 'posted'
                               AND m.payment_state IN ('not_paid', 'partial')
                          GROUP BY p.account_id) d ON d.account_id = a.id
-                    WHERE a.id = ANY(%(ids)s)""",
-                ids=list(self.ids),
+                    WHERE %s""",
+                SQL(", %s", answers) if matchers else SQL(),
+                condition(SQL("account_id")),
+                condition(SQL("p.account_id")),
+                where,
             )
         )
         rows = self.env.cr.fetchall()
+        matches = [set() for _matcher in matchers]
+        for row in rows:
+            for found, answer in zip(matches, row[9:], strict=True):
+                if answer:
+                    found.add(row[0])
         companies = self.env["res.company"].browse({row[1] for row in rows})
         todays = {company.id: today or company._service_today() for company in companies}
         partners = self.env["res.partner"].sudo().with_context(active_test=False)
@@ -125,7 +176,8 @@ class ServiceAccount(models.Model):
         names[None] = ""
         years, facts = {}, {}
         Facts = eligibility.Facts
-        for account_id, company_id, stage, ptype, agency, contractor, starts, due, stored in rows:
+        for row in rows:
+            account_id, company_id, stage, ptype, agency, contractor, starts, due, stored = row[:9]
             company_today = todays[company_id]
             key = (tuple(starts) if starts else (), company_today)
             year = years.get(key)
@@ -150,7 +202,7 @@ class ServiceAccount(models.Model):
                 ),
                 stored or "",
             )
-        return facts
+        return facts, matches
 
     def action_view_offers(self):
         self.ensure_one()

@@ -179,14 +179,14 @@ class ServiceOffer(models.Model):
         Counted from the same evaluation as the nightly run, one verdict per
         set of equal facts; only the sample's accounts are read as records.
         """
-        Account = self.env["service.account"].with_context(active_test=False)
+        Account = self.env["service.account"]
         for offer in self:
-            accounts = Account.search(offer._account_domain())
-            classes = offer._evaluate_classes(accounts)[0] if accounts else []
+            # every account of the company (read in one query, not searched into an id list)
+            classes = offer._evaluate_scope(Account._offer_scope(company_id=offer.company_id.id))[0]
             eligible, others = [], []
             for account_ids, verdicts in classes:
                 (eligible if verdicts[offer.id].eligible else others).append(account_ids)
-            offer.preview_account_count = len(accounts)
+            offer.preview_account_count = sum(len(ids) for ids, _verdicts in classes)
             offer.preview_eligible_count = sum(len(ids) for ids in eligible)
             offer.preview_sample = offer._preview_html(classes, eligible + others)
 
@@ -324,11 +324,70 @@ class ServiceOffer(models.Model):
         }
 
     def _evaluate_classes(self, accounts, today=None):
-        """The verdicts of these offers for ``accounts``, decided once per set of equal facts.
+        """:meth:`_evaluate_scope` for the accounts of a recordset."""
+        if not accounts:
+            return [], {}, {}
+        return self._evaluate_scope(accounts._offer_scope(ids=accounts.ids), today)
 
-        Accounts of one company with the same facts (and the same answers to
-        the offers' extra domains) get the same verdicts: each offer is
-        evaluated once per such class, whatever the number of accounts in it.
+    def _domain_matchers(self, scope_domain):
+        """The extra domains of these offers as queries of account ids, within the scope.
+
+        :return: ``({offer id: SQL of the matching account ids}, {offer id:
+            why its domain cannot be evaluated})``; offers without a domain
+            are in neither
+        """
+        Account = self.env["service.account"].sudo().with_context(active_test=False)
+        matchers, errors = {}, {}
+        for offer in self:
+            if not offer._criteria().has_domain:
+                continue
+            try:
+                domain = offer._parsed_domain()
+                query = Account._search(
+                    [*scope_domain, ("company_id", "=", offer.company_id.id), *domain]
+                )
+                matchers[offer.id] = query.subselect()
+            except Exception as error:  # a bad domain is the offer's error, not the caller's
+                _logger.info("offer %s: extra conditions cannot be evaluated: %s", offer.id, error)
+                errors[offer.id] = str(error) or error.__class__.__name__
+        return matchers, errors
+
+    def _read_facts_and_matches(self, scope, today):
+        """The facts of the scope's accounts, and the accounts matching each offer's domain.
+
+        :return: ``(facts, {offer id: matching account ids}, {offer id: error})``
+
+        The domains are read with the facts in one query; when the database
+        refuses one of them (a value of the wrong type), the facts are read
+        again without them and each domain searched alone, so that only the
+        broken one records its error.
+        """
+        Account = self.env["service.account"].sudo().with_context(active_test=False)
+        condition, scope_domain = scope
+        matchers, errors = self._domain_matchers(scope_domain)
+        try:
+            with self.env.cr.savepoint():
+                facts, found = Account._read_offer_facts(scope, today, list(matchers.values()))
+            return facts, dict(zip(matchers, found, strict=True)), errors
+        except Exception as error:  # one of the domains: found below, offer by offer
+            _logger.info("offer extra conditions refused together, searched one by one: %s", error)
+        facts = Account._read_offer_facts(scope, today)[0]
+        accounts = Account.browse(facts)
+        matches = {}
+        for offer in self.filtered(lambda o: o.id in matchers):
+            matches[offer.id], errors[offer.id] = offer._domain_matches(
+                accounts.filtered(lambda a, c=offer.company_id: a.company_id == c)
+            )
+        return facts, matches, errors
+
+    def _evaluate_scope(self, scope, today=None):
+        """The verdicts of these offers for the accounts of ``scope``, once per set of equal facts.
+
+        ``scope`` is given by ``service.account._offer_scope`` (ids, or a
+        company's id range). Accounts of one company with the same facts (and
+        the same answers to the offers' extra domains) get the same verdicts:
+        each offer is evaluated once per such class, whatever the number of
+        accounts in it.
 
         :return: ``(classes, errors, digests)``: ``classes`` a list of
             ``(account ids, {offer id: Evaluation})``, each offer of the
@@ -336,24 +395,21 @@ class ServiceOffer(models.Model):
             domain cannot be evaluated, or ""}``; ``digests`` ``{account id:
             digest of its stored results}``
         """
-        facts = accounts._offer_facts(today)
+        facts, matches, domain_errors = self._read_facts_and_matches(scope, today)
         labels = self._labels()
         translate = self._reason_translator()
-        ids_by_company = defaultdict(list)
-        for account_id, (company_id, _facts, _digest) in facts.items():
-            ids_by_company[company_id].append(account_id)
+        companies = {company_id for company_id, _facts, _digest in facts.values()}
         by_company = defaultdict(list)  # company id: [(offer id, evaluator, has domain)]
         matchers = defaultdict(list)  # company id: [account ids matching each domain]
         errors = {}
         for offer in self:
             company_id = offer.company_id.id
-            if company_id not in ids_by_company:
+            if company_id not in companies:
                 continue
             criteria = offer._criteria()
-            error = ""
+            error = domain_errors.get(offer.id, "")
             if criteria.has_domain:
-                matches, error = offer._domain_matches(accounts.browse(ids_by_company[company_id]))
-                matchers[company_id].append(matches)
+                matchers[company_id].append(matches.get(offer.id, set()))
             errors[offer.id] = error
             by_company[company_id].append(
                 (
@@ -411,18 +467,18 @@ class ServiceOffer(models.Model):
 
         return translate
 
-    def _evaluate_and_store(self, accounts, today=None, now=None):
-        """Evaluate ``accounts`` for these offers, store what changed; record domain errors.
+    def _evaluate_and_store(self, scope, today=None, now=None):
+        """Evaluate the accounts of ``scope`` for these offers, store what changed; record errors.
 
         ``self`` holds every offer of the accounts' companies (the digest of
         an account covers all of its results). An account whose new results
         give the digest stored on it has nothing to write, and is not looked
         at further: every night, most results stay the same. The others go
         through :meth:`service.offer.result._store`, result by result.
-        ``now`` is the time of evaluation. Returns the accounts whose results
-        changed.
+        ``scope`` is given by ``service.account._offer_scope``, ``now`` is the
+        time of evaluation. Returns the number of accounts evaluated.
         """
-        classes, errors, stored = self._evaluate_classes(accounts, today)
+        classes, errors, stored = self._evaluate_scope(scope, today)
         self._record_errors(errors)
         names = self.env["service.offer.result"]._value_names()
         to_store, new_digests = {}, defaultdict(list)
@@ -446,15 +502,10 @@ class ServiceOffer(models.Model):
                 to_store.update(((offer_id, account_id), verdict) for account_id in stale)
         self.env["service.offer.result"]._store(to_store, now)
         Account = self.env["service.account"].sudo().with_context(active_test=False)
-        changed = Account.browse([i for account_ids in new_digests.values() for i in account_ids])
-        # the digest is the evaluation's bookkeeping, not the account's data: written
-        # in one multi-row UPDATE (the ORM's flush statement), past the account's
-        # write() and its workflow overrides, tracking and automations
-        changed._write_multi(
-            [{"offer_digest": d} for d, account_ids in new_digests.items() for _i in account_ids]
-        )
-        changed.invalidate_recordset(["offer_digest"])
-        return changed
+        for new_digest, account_ids in new_digests.items():
+            # one write per class of equal facts, not per account
+            Account.browse(account_ids).write({"offer_digest": new_digest})
+        return len(stored)
 
     def _record_errors(self, errors):
         """Record on each offer why its domain cannot be evaluated (or clear it)."""
@@ -491,7 +542,9 @@ class ServiceOffer(models.Model):
         now = fields.Datetime.now()
         accounts = Account.search([("offer_dirty", "=", True)], order="id", limit=batch_size)
         if accounts:
-            Offer._offers_of(accounts.company_id)._evaluate_and_store(accounts, today, now)
+            Offer._offers_of(accounts.company_id)._evaluate_and_store(
+                Account._offer_scope(ids=accounts.ids), today, now
+            )
             accounts.write({"offer_dirty": False, "offer_evaluated_at": now})
             done = len(accounts)
         else:
@@ -505,27 +558,29 @@ class ServiceOffer(models.Model):
         """The next batch of accounts of the offers waiting for an evaluation, company by company.
 
         The batch is evaluated against every offer of the company (the
-        account's digest covers them all); the waiting offers remember where
-        they are, and are done when no account of their company is left.
+        account's digest covers them all): the accounts past the cursor up to
+        the ``batch_size``-th, read as an id range. The waiting offers
+        remember where they are, and are done with the batch that reaches the
+        company's last account (no empty call after it).
         """
         Account = self.env["service.account"].with_context(active_test=False)
         while waiting := self.search([("needs_evaluation", "=", True)], order="company_id, id"):
             company = waiting[0].company_id
             waiting = waiting.filtered(lambda offer, c=company: offer.company_id == c)
             cursor = min(waiting.mapped("evaluation_cursor"))
-            accounts = Account.search(
-                [("company_id", "=", company.id), ("id", ">", cursor)], order="id", limit=batch_size
+            past = [("company_id", "=", company.id), ("id", ">", cursor)]
+            # the batch's last account and the one after it, if any (keyset, no id list)
+            bounds = Account.search(past, order="id", offset=batch_size - 1, limit=2).ids
+            upto = bounds[0] if bounds else None
+            done = self._offers_of(company)._evaluate_and_store(
+                Account._offer_scope(company_id=company.id, after=cursor, upto=upto), today, now
             )
-            if accounts:
-                self._offers_of(company)._evaluate_and_store(accounts, today, now)
-            if len(accounts) < batch_size:
-                waiting.write(
-                    {"needs_evaluation": False, "evaluation_cursor": 0, "last_run_at": now}
-                )
-            else:
-                waiting.write({"evaluation_cursor": accounts[-1].id})
-            if accounts:
-                return len(accounts)
+            if len(bounds) == 2:
+                waiting.write({"evaluation_cursor": upto})
+                return batch_size
+            waiting.write({"needs_evaluation": False, "evaluation_cursor": 0, "last_run_at": now})
+            if done:
+                return done
         return 0
 
     @api.model
