@@ -14,7 +14,7 @@ from .service_account import STAGES
 _logger = logging.getLogger(__name__)
 
 # Accounts evaluated per cron call (one transaction each).
-OFFER_BATCH_SIZE = 5000
+OFFER_BATCH_SIZE = 10000
 # The crons evaluate one at a time (pg_try_advisory_xact_lock key, "sm_offer").
 EVALUATION_LOCK = 0x736D5F6F66666572
 # Accounts shown in the preview of an offer.
@@ -329,9 +329,10 @@ class ServiceOffer(models.Model):
             return [], {}, {}
         return self._evaluate_scope(accounts._offer_scope(ids=accounts.ids), today)
 
-    def _domain_matchers(self, scope_domain):
+    def _domain_matchers(self, scope_domain, criteria):
         """The extra domains of these offers as queries of account ids, within the scope.
 
+        :param criteria: ``{offer id: eligibility.Criteria}``
         :return: ``({offer id: SQL of the matching account ids}, {offer id:
             why its domain cannot be evaluated})``; offers without a domain
             are in neither
@@ -339,7 +340,7 @@ class ServiceOffer(models.Model):
         Account = self.env["service.account"].sudo().with_context(active_test=False)
         matchers, errors = {}, {}
         for offer in self:
-            if not offer._criteria().has_domain:
+            if not criteria[offer.id].has_domain:
                 continue
             try:
                 domain = offer._parsed_domain()
@@ -352,33 +353,36 @@ class ServiceOffer(models.Model):
                 errors[offer.id] = str(error) or error.__class__.__name__
         return matchers, errors
 
-    def _read_facts_and_matches(self, scope, today):
-        """The facts of the scope's accounts, and the accounts matching each offer's domain.
+    def _read_facts_and_matches(self, scope, today, criteria):
+        """The facts of the scope's accounts, with their answers to each offer's domain.
 
-        :return: ``(facts, {offer id: matching account ids}, {offer id: error})``
+        :return: ``(groups, {offer id: its answer's index in a group's
+            answers}, {offer id: error})``, ``groups`` as
+            ``service.account._read_offer_facts`` gives them
 
         The domains are read with the facts in one query; when the database
-        refuses one of them (a value of the wrong type), the facts are read
-        again without them and each domain searched alone, so that only the
+        refuses it (a value of the wrong type in a domain), each domain is
+        tried alone, and the facts read again with those that work: only the
         broken one records its error.
         """
-        Account = self.env["service.account"].sudo().with_context(active_test=False)
-        condition, scope_domain = scope
-        matchers, errors = self._domain_matchers(scope_domain)
+        Account = self.env["service.account"].sudo()
+        matchers, errors = self._domain_matchers(scope[1], criteria)
         try:
             with self.env.cr.savepoint():
-                facts, found = Account._read_offer_facts(scope, today, list(matchers.values()))
-            return facts, dict(zip(matchers, found, strict=True)), errors
+                groups = Account._read_offer_facts(scope, today, list(matchers.values()))
+            return groups, {offer_id: i for i, offer_id in enumerate(matchers)}, errors
         except Exception as error:  # one of the domains: found below, offer by offer
             _logger.info("offer extra conditions refused together, searched one by one: %s", error)
-        facts = Account._read_offer_facts(scope, today)[0]
-        accounts = Account.browse(facts)
-        matches = {}
-        for offer in self.filtered(lambda o: o.id in matchers):
-            matches[offer.id], errors[offer.id] = offer._domain_matches(
-                accounts.filtered(lambda a, c=offer.company_id: a.company_id == c)
-            )
-        return facts, matches, errors
+        for offer_id, matcher in list(matchers.items()):
+            try:
+                with self.env.cr.savepoint():
+                    self.env.cr.execute(SQL("SELECT count(*) FROM (%s) matches", matcher))
+            except Exception as error:  # this offer's domain: its error, not the caller's
+                _logger.info("offer %s: extra conditions cannot be evaluated: %s", offer_id, error)
+                errors[offer_id] = str(error) or error.__class__.__name__
+                del matchers[offer_id]
+        groups = Account._read_offer_facts(scope, today, list(matchers.values()))
+        return groups, {offer_id: i for i, offer_id in enumerate(matchers)}, errors
 
     def _evaluate_scope(self, scope, today=None):
         """The verdicts of these offers for the accounts of ``scope``, once per set of equal facts.
@@ -395,53 +399,54 @@ class ServiceOffer(models.Model):
             domain cannot be evaluated, or ""}``; ``digests`` ``{account id:
             digest of its stored results}``
         """
-        facts, matches, domain_errors = self._read_facts_and_matches(scope, today)
+        criteria = {offer.id: offer._criteria() for offer in self}
+        groups, answer_of, domain_errors = self._read_facts_and_matches(scope, today, criteria)
         labels = self._labels()
         translate = self._reason_translator()
-        companies = {company_id for company_id, _facts, _digest in facts.values()}
-        by_company = defaultdict(list)  # company id: [(offer id, evaluator, has domain)]
-        matchers = defaultdict(list)  # company id: [account ids matching each domain]
+        companies = {group[1] for group in groups}
+        by_company = defaultdict(list)  # company id: [(offer id, evaluator, answer index)]
         errors = {}
         for offer in self:
             company_id = offer.company_id.id
             if company_id not in companies:
                 continue
-            criteria = offer._criteria()
             error = domain_errors.get(offer.id, "")
-            if criteria.has_domain:
-                matchers[company_id].append(matches.get(offer.id, set()))
             errors[offer.id] = error
             by_company[company_id].append(
                 (
                     offer.id,
                     eligibility.Evaluator(
-                        criteria,
+                        criteria[offer.id],
                         today or offer.company_id._service_today(),
                         labels=labels,
                         domain_error=error,
                         _=translate,
                     ),
-                    criteria.has_domain,
+                    answer_of.get(offer.id) if criteria[offer.id].has_domain else None,
                 )
             )
-        groups = defaultdict(list)
-        for account_id, (company_id, account_facts, _digest) in facts.items():
-            domain_sets = matchers.get(company_id)
-            bits = tuple(account_id in ids for ids in domain_sets) if domain_sets else ()
-            groups[(company_id, account_facts, bits)].append(account_id)
-        classes = []
-        for (company_id, account_facts, bits), account_ids in groups.items():
-            answers = iter(bits)
+        classes, digests = defaultdict(list), {}
+        for account_ids, company_id, account_facts, stored, answers in groups:
+            # the company's offers' answers only (None: a broken domain, never asked)
+            bits = tuple(
+                answers[index] if index is not None else None
+                for _offer_id, _evaluator, index in by_company[company_id]
+            )
+            classes[(company_id, account_facts, bits)].extend(account_ids)
+            digests.update(dict.fromkeys(account_ids, stored))
+        evaluated = []
+        for (company_id, account_facts, bits), account_ids in classes.items():
             verdicts = {}
-            for offer_id, evaluator, has_domain in by_company.get(company_id, ()):
+            for (offer_id, evaluator, index), answer in zip(
+                by_company[company_id], bits, strict=True
+            ):
                 verdicts[offer_id] = evaluator(
-                    account_facts._replace(domain_match=next(answers))
-                    if has_domain
+                    account_facts._replace(domain_match=bool(answer))
+                    if criteria[offer_id].has_domain
                     else account_facts
                 )
-            classes.append((account_ids, verdicts))
-        digests = {account_id: stored for account_id, (_c, _f, stored) in facts.items()}
-        return classes, errors, digests
+            evaluated.append((account_ids, verdicts))
+        return evaluated, errors, digests
 
     def _evaluate(self, accounts, today=None):
         """The verdict of each offer for each account of its company, written nowhere.
