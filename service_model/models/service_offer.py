@@ -291,27 +291,6 @@ class ServiceOffer(models.Model):
             raise ValueError(str(error)) from error
         return list(domain)
 
-    def _domain_matches(self, accounts):
-        """(ids of ``accounts`` matching the extra domain, error): one query, never raises.
-
-        A domain naming a field that does not exist, or a value the database
-        refuses, gives the error instead of the ids; the savepoint keeps the
-        transaction usable for the other offers.
-        """
-        self.ensure_one()
-        try:
-            domain = self._parsed_domain()
-            with self.env.cr.savepoint():
-                matches = (
-                    accounts.sudo()
-                    .with_context(active_test=False)
-                    .search([("id", "in", accounts.ids), *domain])
-                )
-        except Exception as error:  # a bad domain is the offer's error, not the caller's
-            _logger.info("offer %s: extra conditions cannot be evaluated: %s", self.id, error)
-            return set(), str(error) or error.__class__.__name__
-        return set(matches.ids), ""
-
     # -- evaluation ----------------------------------------------------------------------
 
     def _labels(self):
@@ -437,7 +416,7 @@ class ServiceOffer(models.Model):
         evaluated = []
         for (company_id, account_facts, bits), account_ids in classes.items():
             verdicts = {}
-            for (offer_id, evaluator, index), answer in zip(
+            for (offer_id, evaluator, _index), answer in zip(
                 by_company[company_id], bits, strict=True
             ):
                 verdicts[offer_id] = evaluator(
