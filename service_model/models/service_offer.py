@@ -486,9 +486,15 @@ class ServiceOffer(models.Model):
                 to_store.update(((offer_id, account_id), verdict) for account_id in stale)
         self.env["service.offer.result"]._store(to_store, now)
         Account = self.env["service.account"].sudo().with_context(active_test=False)
-        for new_digest, account_ids in new_digests.items():
-            # one write per class of equal facts, not per account
-            Account.browse(account_ids).write({"offer_digest": new_digest})
+        changed = Account.browse([i for account_ids in new_digests.values() for i in account_ids])
+        # the digest is the evaluation's bookkeeping, not the account's data: written
+        # in one multi-row UPDATE (the ORM's flush statement), past the account's
+        # write() and its workflow overrides, tracking and automations (with a write()
+        # per class, the re-evaluation of 100 accounts took 0.61 s instead of 0.43 s)
+        changed._write_multi(
+            [{"offer_digest": d} for d, account_ids in new_digests.items() for _i in account_ids]
+        )
+        changed.invalidate_recordset(["offer_digest"])
         return len(stored)
 
     def _record_errors(self, errors):
