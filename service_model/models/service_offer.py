@@ -489,8 +489,7 @@ class ServiceOffer(models.Model):
         changed = Account.browse([i for account_ids in new_digests.values() for i in account_ids])
         # the digest is the evaluation's bookkeeping, not the account's data: written
         # in one multi-row UPDATE (the ORM's flush statement), past the account's
-        # write() and its workflow overrides, tracking and automations (with a write()
-        # per class, the re-evaluation of 100 accounts took 0.61 s instead of 0.43 s)
+        # write() and its workflow overrides, tracking and automations
         changed._write_multi(
             [{"offer_digest": d} for d, account_ids in new_digests.items() for _i in account_ids]
         )
