@@ -77,43 +77,90 @@ class ServiceAccount(models.Model):
         if self:
             self.env["service.offer"]._trigger_evaluation()
 
-    def _offer_facts(self, today=None):
+    @api.model
+    def _offer_scope(self, ids=None, company_id=None, after=0, upto=None):
+        """Which accounts a facts read covers: ``ids``, or those of a company in an id range.
+
+        :return: ``(condition, domain)``: ``condition(column)`` the SQL test
+            of an account id column (for the account and the rows of its
+            subscriptions and invoices), ``domain`` the same on service.account
+            (with the company for a range)
+        """
+        if ids is not None:
+            ids = list(ids)
+            return (lambda column: SQL("%s = ANY(%s)", column, ids)), [("id", "in", ids)]
+        domain = [("company_id", "=", company_id), ("id", ">", after or 0)]
+        if upto:
+            domain.append(("id", "<=", upto))
+
+        def condition(column):
+            # a range, not an array of ids: PostgreSQL reads it as one index range
+            if upto:
+                return SQL("%s > %s AND %s <= %s", column, after or 0, column, upto)
+            return SQL("%s > %s", column, after or 0)
+
+        return condition, domain
+
+    @api.model
+    def _read_offer_facts(self, scope, today=None, matchers=()):
         """What the offer criteria look at, and the digest of the stored results.
 
-        :return: ``{account id: (company id, eligibility.Facts, digest)}``; the
-            digest is :func:`eligibility.account_digest` of the results as
-            last stored (empty before the first evaluation)
+        :param scope: :meth:`_offer_scope` (a company's accounts are those of
+            the domain; ids: those of any company)
+        :param matchers: SQL queries of account ids (the offers' extra
+            domains): each account's answer to each is read with its facts
+        :return: a list of ``(account ids, company id, eligibility.Facts,
+            digest, answers)``: accounts with equal values together, the
+            digest :func:`eligibility.account_digest` of their results as
+            last stored (empty before the first evaluation), ``answers`` one
+            boolean per matcher
 
         One set-based read whatever the number of accounts (the account, the
         start of its active subscriptions, the due date of its oldest unpaid
-        posted invoice), then the names of their agencies and contractors.
-        Read as superuser: CS users have no accounting rights, and the facts
-        only decide the results.
+        posted invoice, the answers to the matchers), grouped by those values
+        in the database: accounts share few of them, Python works per group.
+        Then the names of their agencies and contractors. Read as superuser:
+        CS users have no accounting rights, and the facts only decide the
+        results. A matcher the database refuses raises.
         """
-        if not self:
-            return {}
+        condition, domain = scope
         self.env.flush_all()
+        company = next((value for name, _op, value in domain if name == "company_id"), None)
+        where = condition(SQL("a.id"))
+        if company:
+            where = SQL("%s AND a.company_id = %s", where, company)
+        answers = SQL(", ").join(SQL("a.id IN (%s)", matcher) for matcher in matchers)
         # a set-based read: the nightly run looks at every account, the ORM's
         # record per row would cost more than the evaluation itself; joins on
-        # aggregates (hashed by PostgreSQL), not a subquery per account
+        # aggregates (hashed by PostgreSQL), not a subquery per account; the
+        # extra domains as subqueries of the ORM's own (_search); the
+        # subscription starts sorted so that equal sets group together
         self.env.cr.execute(
             SQL(
-                """SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
-                          a.contractor_id, s.starts, d.due, a.offer_digest
-                     FROM service_account a
-                LEFT JOIN (SELECT account_id, array_agg(date_start) AS starts
-                             FROM service_subscription
-                            WHERE state = 'active' AND account_id = ANY(%(ids)s)
-                         GROUP BY account_id) s ON s.account_id = a.id
-                LEFT JOIN (SELECT p.account_id, min(m.invoice_date_due) AS due
-                             FROM service_billing_period p
-                             JOIN account_move m ON m.service_billing_period_id = p.id
-                            WHERE p.account_id = ANY(%(ids)s) AND m.move_type = 'out_invoice'
-                              AND m.state = 'posted'
-                              AND m.payment_state IN ('not_paid', 'partial')
-                         GROUP BY p.account_id) d ON d.account_id = a.id
-                    WHERE a.id = ANY(%(ids)s)""",
-                ids=list(self.ids),
+                """SELECT array_agg(id), company_id, stage, property_type, agency_id,
+                          contractor_id, starts, due, digest, answers
+                     FROM (SELECT a.id, a.company_id, a.stage, a.property_type, a.agency_id,
+                                  a.contractor_id, s.starts, d.due, a.offer_digest AS digest,
+                                  ARRAY[%s]::boolean[] AS answers
+                             FROM service_account a
+                        LEFT JOIN (SELECT account_id, array_agg(date_start ORDER BY date_start)
+                                          AS starts
+                                     FROM service_subscription
+                                    WHERE state = 'active' AND %s
+                                 GROUP BY account_id) s ON s.account_id = a.id
+                        LEFT JOIN (SELECT p.account_id, min(m.invoice_date_due) AS due
+                                     FROM service_billing_period p
+                                     JOIN account_move m ON m.service_billing_period_id = p.id
+                                    WHERE %s AND m.move_type = 'out_invoice'
+                                      AND m.state = 'posted'
+                                      AND m.payment_state IN ('not_paid', 'partial')
+                                 GROUP BY p.account_id) d ON d.account_id = a.id
+                            WHERE %s) facts
+                 GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10""",
+                answers if matchers else SQL(),
+                condition(SQL("account_id")),
+                condition(SQL("p.account_id")),
+                where,
             )
         )
         rows = self.env.cr.fetchall()
@@ -123,9 +170,9 @@ class ServiceAccount(models.Model):
         partners = partners.browse({pid for row in rows for pid in row[4:6] if pid})
         names = dict(zip(partners.ids, partners.mapped("display_name"), strict=True))
         names[None] = ""
-        years, facts = {}, {}
+        years, groups = {}, []
         Facts = eligibility.Facts
-        for account_id, company_id, stage, ptype, agency, contractor, starts, due, stored in rows:
+        for ids, company_id, stage, ptype, agency, contractor, starts, due, stored, bits in rows:
             company_today = todays[company_id]
             key = (tuple(starts) if starts else (), company_today)
             year = years.get(key)
@@ -134,23 +181,20 @@ class ServiceAccount(models.Model):
                     (billing_schedule.periods_started_by(start, company_today) for start in key[0]),
                     default=0,
                 )
-            facts[account_id] = (
-                company_id,
-                Facts(
-                    stage,
-                    year or None,
-                    max((company_today - due).days, 0) if due else 0,
-                    due,
-                    ptype,
-                    agency,
-                    names[agency],
-                    contractor,
-                    names[contractor],
-                    None,
-                ),
-                stored or "",
+            facts = Facts(
+                stage,
+                year or None,
+                max((company_today - due).days, 0) if due else 0,
+                due,
+                ptype,
+                agency,
+                names[agency],
+                contractor,
+                names[contractor],
+                None,
             )
-        return facts
+            groups.append((ids, company_id, facts, stored or "", tuple(bits or ())))
+        return groups
 
     def action_view_offers(self):
         self.ensure_one()

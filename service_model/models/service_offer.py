@@ -14,7 +14,7 @@ from .service_account import STAGES
 _logger = logging.getLogger(__name__)
 
 # Accounts evaluated per cron call (one transaction each).
-OFFER_BATCH_SIZE = 5000
+OFFER_BATCH_SIZE = 10000
 # The crons evaluate one at a time (pg_try_advisory_xact_lock key, "sm_offer").
 EVALUATION_LOCK = 0x736D5F6F66666572
 # Accounts shown in the preview of an offer.
@@ -179,14 +179,14 @@ class ServiceOffer(models.Model):
         Counted from the same evaluation as the nightly run, one verdict per
         set of equal facts; only the sample's accounts are read as records.
         """
-        Account = self.env["service.account"].with_context(active_test=False)
+        Account = self.env["service.account"]
         for offer in self:
-            accounts = Account.search(offer._account_domain())
-            classes = offer._evaluate_classes(accounts)[0] if accounts else []
+            # every account of the company (read in one query, not searched into an id list)
+            classes = offer._evaluate_scope(Account._offer_scope(company_id=offer.company_id.id))[0]
             eligible, others = [], []
             for account_ids, verdicts in classes:
                 (eligible if verdicts[offer.id].eligible else others).append(account_ids)
-            offer.preview_account_count = len(accounts)
+            offer.preview_account_count = sum(len(ids) for ids, _verdicts in classes)
             offer.preview_eligible_count = sum(len(ids) for ids in eligible)
             offer.preview_sample = offer._preview_html(classes, eligible + others)
 
@@ -291,27 +291,6 @@ class ServiceOffer(models.Model):
             raise ValueError(str(error)) from error
         return list(domain)
 
-    def _domain_matches(self, accounts):
-        """(ids of ``accounts`` matching the extra domain, error): one query, never raises.
-
-        A domain naming a field that does not exist, or a value the database
-        refuses, gives the error instead of the ids; the savepoint keeps the
-        transaction usable for the other offers.
-        """
-        self.ensure_one()
-        try:
-            domain = self._parsed_domain()
-            with self.env.cr.savepoint():
-                matches = (
-                    accounts.sudo()
-                    .with_context(active_test=False)
-                    .search([("id", "in", accounts.ids), *domain])
-                )
-        except Exception as error:  # a bad domain is the offer's error, not the caller's
-            _logger.info("offer %s: extra conditions cannot be evaluated: %s", self.id, error)
-            return set(), str(error) or error.__class__.__name__
-        return set(matches.ids), ""
-
     # -- evaluation ----------------------------------------------------------------------
 
     def _labels(self):
@@ -324,11 +303,74 @@ class ServiceOffer(models.Model):
         }
 
     def _evaluate_classes(self, accounts, today=None):
-        """The verdicts of these offers for ``accounts``, decided once per set of equal facts.
+        """:meth:`_evaluate_scope` for the accounts of a recordset."""
+        if not accounts:
+            return [], {}, {}
+        return self._evaluate_scope(accounts._offer_scope(ids=accounts.ids), today)
 
-        Accounts of one company with the same facts (and the same answers to
-        the offers' extra domains) get the same verdicts: each offer is
-        evaluated once per such class, whatever the number of accounts in it.
+    def _domain_matchers(self, scope_domain, criteria):
+        """The extra domains of these offers as queries of account ids, within the scope.
+
+        :param criteria: ``{offer id: eligibility.Criteria}``
+        :return: ``({offer id: SQL of the matching account ids}, {offer id:
+            why its domain cannot be evaluated})``; offers without a domain
+            are in neither
+        """
+        Account = self.env["service.account"].sudo().with_context(active_test=False)
+        matchers, errors = {}, {}
+        for offer in self:
+            if not criteria[offer.id].has_domain:
+                continue
+            try:
+                domain = offer._parsed_domain()
+                query = Account._search(
+                    [*scope_domain, ("company_id", "=", offer.company_id.id), *domain]
+                )
+                matchers[offer.id] = query.subselect()
+            except Exception as error:  # a bad domain is the offer's error, not the caller's
+                _logger.info("offer %s: extra conditions cannot be evaluated: %s", offer.id, error)
+                errors[offer.id] = str(error) or error.__class__.__name__
+        return matchers, errors
+
+    def _read_facts_and_matches(self, scope, today, criteria):
+        """The facts of the scope's accounts, with their answers to each offer's domain.
+
+        :return: ``(groups, {offer id: its answer's index in a group's
+            answers}, {offer id: error})``, ``groups`` as
+            ``service.account._read_offer_facts`` gives them
+
+        The domains are read with the facts in one query; when the database
+        refuses it (a value of the wrong type in a domain), each domain is
+        tried alone, and the facts read again with those that work: only the
+        broken one records its error.
+        """
+        Account = self.env["service.account"].sudo()
+        matchers, errors = self._domain_matchers(scope[1], criteria)
+        try:
+            with self.env.cr.savepoint():
+                groups = Account._read_offer_facts(scope, today, list(matchers.values()))
+            return groups, {offer_id: i for i, offer_id in enumerate(matchers)}, errors
+        except Exception as error:  # one of the domains: found below, offer by offer
+            _logger.info("offer extra conditions refused together, searched one by one: %s", error)
+        for offer_id, matcher in list(matchers.items()):
+            try:
+                with self.env.cr.savepoint():
+                    self.env.cr.execute(SQL("SELECT count(*) FROM (%s) matches", matcher))
+            except Exception as error:  # this offer's domain: its error, not the caller's
+                _logger.info("offer %s: extra conditions cannot be evaluated: %s", offer_id, error)
+                errors[offer_id] = str(error) or error.__class__.__name__
+                del matchers[offer_id]
+        groups = Account._read_offer_facts(scope, today, list(matchers.values()))
+        return groups, {offer_id: i for i, offer_id in enumerate(matchers)}, errors
+
+    def _evaluate_scope(self, scope, today=None):
+        """The verdicts of these offers for the accounts of ``scope``, once per set of equal facts.
+
+        ``scope`` is given by ``service.account._offer_scope`` (ids, or a
+        company's id range). Accounts of one company with the same facts (and
+        the same answers to the offers' extra domains) get the same verdicts:
+        each offer is evaluated once per such class, whatever the number of
+        accounts in it.
 
         :return: ``(classes, errors, digests)``: ``classes`` a list of
             ``(account ids, {offer id: Evaluation})``, each offer of the
@@ -336,56 +378,54 @@ class ServiceOffer(models.Model):
             domain cannot be evaluated, or ""}``; ``digests`` ``{account id:
             digest of its stored results}``
         """
-        facts = accounts._offer_facts(today)
+        criteria = {offer.id: offer._criteria() for offer in self}
+        groups, answer_of, domain_errors = self._read_facts_and_matches(scope, today, criteria)
         labels = self._labels()
         translate = self._reason_translator()
-        ids_by_company = defaultdict(list)
-        for account_id, (company_id, _facts, _digest) in facts.items():
-            ids_by_company[company_id].append(account_id)
-        by_company = defaultdict(list)  # company id: [(offer id, evaluator, has domain)]
-        matchers = defaultdict(list)  # company id: [account ids matching each domain]
+        companies = {group[1] for group in groups}
+        by_company = defaultdict(list)  # company id: [(offer id, evaluator, answer index)]
         errors = {}
         for offer in self:
             company_id = offer.company_id.id
-            if company_id not in ids_by_company:
+            if company_id not in companies:
                 continue
-            criteria = offer._criteria()
-            error = ""
-            if criteria.has_domain:
-                matches, error = offer._domain_matches(accounts.browse(ids_by_company[company_id]))
-                matchers[company_id].append(matches)
+            error = domain_errors.get(offer.id, "")
             errors[offer.id] = error
             by_company[company_id].append(
                 (
                     offer.id,
                     eligibility.Evaluator(
-                        criteria,
+                        criteria[offer.id],
                         today or offer.company_id._service_today(),
                         labels=labels,
                         domain_error=error,
                         _=translate,
                     ),
-                    criteria.has_domain,
+                    answer_of.get(offer.id) if criteria[offer.id].has_domain else None,
                 )
             )
-        groups = defaultdict(list)
-        for account_id, (company_id, account_facts, _digest) in facts.items():
-            domain_sets = matchers.get(company_id)
-            bits = tuple(account_id in ids for ids in domain_sets) if domain_sets else ()
-            groups[(company_id, account_facts, bits)].append(account_id)
-        classes = []
-        for (company_id, account_facts, bits), account_ids in groups.items():
-            answers = iter(bits)
+        classes, digests = defaultdict(list), {}
+        for account_ids, company_id, account_facts, stored, answers in groups:
+            # the company's offers' answers only (None: a broken domain, never asked)
+            bits = tuple(
+                answers[index] if index is not None else None
+                for _offer_id, _evaluator, index in by_company[company_id]
+            )
+            classes[(company_id, account_facts, bits)].extend(account_ids)
+            digests.update(dict.fromkeys(account_ids, stored))
+        evaluated = []
+        for (company_id, account_facts, bits), account_ids in classes.items():
             verdicts = {}
-            for offer_id, evaluator, has_domain in by_company.get(company_id, ()):
+            for (offer_id, evaluator, _index), answer in zip(
+                by_company[company_id], bits, strict=True
+            ):
                 verdicts[offer_id] = evaluator(
-                    account_facts._replace(domain_match=next(answers))
-                    if has_domain
+                    account_facts._replace(domain_match=bool(answer))
+                    if criteria[offer_id].has_domain
                     else account_facts
                 )
-            classes.append((account_ids, verdicts))
-        digests = {account_id: stored for account_id, (_c, _f, stored) in facts.items()}
-        return classes, errors, digests
+            evaluated.append((account_ids, verdicts))
+        return evaluated, errors, digests
 
     def _evaluate(self, accounts, today=None):
         """The verdict of each offer for each account of its company, written nowhere.
@@ -411,18 +451,18 @@ class ServiceOffer(models.Model):
 
         return translate
 
-    def _evaluate_and_store(self, accounts, today=None, now=None):
-        """Evaluate ``accounts`` for these offers, store what changed; record domain errors.
+    def _evaluate_and_store(self, scope, today=None, now=None):
+        """Evaluate the accounts of ``scope`` for these offers, store what changed; record errors.
 
         ``self`` holds every offer of the accounts' companies (the digest of
         an account covers all of its results). An account whose new results
         give the digest stored on it has nothing to write, and is not looked
         at further: every night, most results stay the same. The others go
         through :meth:`service.offer.result._store`, result by result.
-        ``now`` is the time of evaluation. Returns the accounts whose results
-        changed.
+        ``scope`` is given by ``service.account._offer_scope``, ``now`` is the
+        time of evaluation. Returns the number of accounts evaluated.
         """
-        classes, errors, stored = self._evaluate_classes(accounts, today)
+        classes, errors, stored = self._evaluate_scope(scope, today)
         self._record_errors(errors)
         names = self.env["service.offer.result"]._value_names()
         to_store, new_digests = {}, defaultdict(list)
@@ -454,7 +494,7 @@ class ServiceOffer(models.Model):
             [{"offer_digest": d} for d, account_ids in new_digests.items() for _i in account_ids]
         )
         changed.invalidate_recordset(["offer_digest"])
-        return changed
+        return len(stored)
 
     def _record_errors(self, errors):
         """Record on each offer why its domain cannot be evaluated (or clear it)."""
@@ -491,7 +531,9 @@ class ServiceOffer(models.Model):
         now = fields.Datetime.now()
         accounts = Account.search([("offer_dirty", "=", True)], order="id", limit=batch_size)
         if accounts:
-            Offer._offers_of(accounts.company_id)._evaluate_and_store(accounts, today, now)
+            Offer._offers_of(accounts.company_id)._evaluate_and_store(
+                Account._offer_scope(ids=accounts.ids), today, now
+            )
             accounts.write({"offer_dirty": False, "offer_evaluated_at": now})
             done = len(accounts)
         else:
@@ -505,27 +547,29 @@ class ServiceOffer(models.Model):
         """The next batch of accounts of the offers waiting for an evaluation, company by company.
 
         The batch is evaluated against every offer of the company (the
-        account's digest covers them all); the waiting offers remember where
-        they are, and are done when no account of their company is left.
+        account's digest covers them all): the accounts past the cursor up to
+        the ``batch_size``-th, read as an id range. The waiting offers
+        remember where they are, and are done with the batch that reaches the
+        company's last account (no empty call after it).
         """
         Account = self.env["service.account"].with_context(active_test=False)
         while waiting := self.search([("needs_evaluation", "=", True)], order="company_id, id"):
             company = waiting[0].company_id
             waiting = waiting.filtered(lambda offer, c=company: offer.company_id == c)
             cursor = min(waiting.mapped("evaluation_cursor"))
-            accounts = Account.search(
-                [("company_id", "=", company.id), ("id", ">", cursor)], order="id", limit=batch_size
+            past = [("company_id", "=", company.id), ("id", ">", cursor)]
+            # the batch's last account and the one after it, if any (keyset, no id list)
+            bounds = Account.search(past, order="id", offset=batch_size - 1, limit=2).ids
+            upto = bounds[0] if bounds else None
+            done = self._offers_of(company)._evaluate_and_store(
+                Account._offer_scope(company_id=company.id, after=cursor, upto=upto), today, now
             )
-            if accounts:
-                self._offers_of(company)._evaluate_and_store(accounts, today, now)
-            if len(accounts) < batch_size:
-                waiting.write(
-                    {"needs_evaluation": False, "evaluation_cursor": 0, "last_run_at": now}
-                )
-            else:
-                waiting.write({"evaluation_cursor": accounts[-1].id})
-            if accounts:
-                return len(accounts)
+            if len(bounds) == 2:
+                waiting.write({"evaluation_cursor": upto})
+                return batch_size
+            waiting.write({"needs_evaluation": False, "evaluation_cursor": 0, "last_run_at": now})
+            if done:
+                return done
         return 0
 
     @api.model

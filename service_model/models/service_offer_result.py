@@ -151,39 +151,22 @@ class ServiceOfferResult(models.Model):
             (result.id, new, now, result.eligible, result.reasons or False)
             for result, (_result_id, new) in zip(previous, changed, strict=True)
         ]
-        written = Result.browse([row[0] for row in rows])
-        # each result its own values in one multi-row UPDATE (the ORM's flush statement):
-        # a system log with no override, tracking or automation, where write() per
-        # record would cost more than the evaluation itself
-        written._write_multi(
-            [
-                dict(
-                    {
-                        "eligible": eligible,
-                        "reasons": reasons,
-                        "values_seen": values_seen,
-                        "error": error,
-                        "stored_at": now,
-                    },
-                    **(
-                        {
-                            "changed_at": changed_at,
-                            "previous_eligible": was_eligible,
-                            "previous_reasons": previous_reasons,
-                        }
-                        if changed_at
-                        else {}
-                    ),
-                )
-                for _id, (
-                    eligible,
-                    reasons,
-                    values_seen,
-                    error,
-                ), changed_at, was_eligible, previous_reasons in rows
-            ]
-        )
-        written.invalidate_recordset()
+        # one write() per set of equal new values: accounts with equal facts share
+        # their verdicts, so many results take the same values
+        by_values = defaultdict(list)
+        for result_id, (eligible, reasons, values_seen, error), changed_at, was, before in rows:
+            values = {
+                "eligible": eligible,
+                "reasons": reasons,
+                "values_seen": values_seen,
+                "error": error,
+                "stored_at": now,
+            }
+            if changed_at:
+                values.update(changed_at=changed_at, previous_eligible=was, previous_reasons=before)
+            by_values[tuple(values.items())].append(result_id)
+        for values, result_ids in by_values.items():
+            Result.browse(result_ids).write(dict(values))
         created = Result.create(
             [
                 {

@@ -380,6 +380,26 @@ class TestEligibility(ServiceModelCommon):
         self.assertFalse(broken.error_message)
         self.assertFalse(broken.result_ids.filtered("error"))
 
+    def test_a_domain_the_database_refuses_stays_with_its_offer(self):
+        # the extra domains are read with the facts in one query: one the database
+        # refuses (a text for an id) must not take the other offer's domain with it
+        refused = self._offer(name="Refused", domain="[('id', '>', 'not a number')]")
+        fine = self._offer(name="Not Leeds", domain="[('city', '!=', 'Leeds')]")
+        logger = "odoo.addons.service_model.models.service_offer"
+        with self.assertLogs(logger, "DEBUG") as logged:
+            self.env["service.offer"]._evaluate_all()
+        self.assertTrue(any("searched one by one" in line for line in logged.output))
+        self.assertTrue(refused.error_message)
+        self.assertTrue(all(r.error and not r.eligible for r in refused.result_ids))
+        self.assertFalse(fine.error_message)
+        self.assertEqual(len(fine.result_ids), 3)
+        self.assertFalse(fine.result_ids.filtered("error"))
+        # the active house and shop (the flat is a draft), none of them in Leeds
+        self.assertEqual(fine.eligible_count, 2)
+        # the preview reads them the same way
+        self.assertEqual(fine.preview_eligible_count, 2)
+        self.assertEqual(refused.preview_eligible_count, 0)
+
     # -- preview ----------------------------------------------------------------------------
 
     def test_preview_before_saving_agrees_with_the_nightly_run(self):
