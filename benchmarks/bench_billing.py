@@ -120,6 +120,11 @@ def build_data(env, count, mix="one", post=True):
     (``mix="one"``) or N customers (``"many"``)."""
     from odoo.addons.service_model.lib import billing_schedule
 
+    # Bulk set-up data in SQL (copies of the one subscription and the one
+    # contract made through the ORM, their periods and lines, the customers of
+    # the "many" mix): the benchmark's fixture, not the object under test, which
+    # reads it through the ORM; N = 20,000 through the workflow would take far
+    # longer than the runs, and no business event is meant to fire for it.
     cr = env.cr
     today = env["res.company"]._service_today()
     start = today - timedelta(days=365)
@@ -231,7 +236,8 @@ def build_data(env, count, mix="one", post=True):
 
 
 def spread_customers(cr, partner_id, sub_ids, contract_ids):
-    """Give each subscription, and each contract, a customer of its own."""
+    """Give each subscription, and each contract, a customer of its own
+    (set-up SQL, see :func:`build_data`)."""
     partner_ids = benchlib.clone_rows(cr, "res_partner", partner_id, len(sub_ids))
     # a copy is its own commercial entity and has a name of its own
     cr.execute(
