@@ -14,8 +14,8 @@
     "data": [],
     "demo": [
         "data/service_model_suite_demo.xml",
-        "data/service_model_suite_comms_demo.xml",
         "data/service_model_suite_portal_demo.xml",
+        "data/service_model_suite_comms_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -82,13 +82,54 @@ class TestDemoData(TransactionCase):
         )
 
     def test_demo_communications_tell_the_story(self):
+        self._load_comms_demo()
+        self._assert_comms_story()
+
+    def test_demo_communications_on_a_new_database(self):
+        """``make run`` installs the suite with its demo in one go: the automated
+        actions start only once the install is over and see none of the demo's
+        records. The demo replays their history; the story is the same."""
+        automations = self.env["base.automation"]
+        automations._unregister_hook()
+        self.addCleanup(automations._register_hook)
+        self._load_comms_demo()
+        self._assert_comms_story()
+
+    def _load_comms_demo(self):
         load_demo(
-            self.env, "data/service_model_suite_demo.xml", "data/service_model_suite_comms_demo.xml"
+            self.env,
+            "data/service_model_suite_demo.xml",
+            "data/service_model_suite_portal_demo.xml",
+            "data/service_model_suite_comms_demo.xml",
         )
+
+    def _assert_comms_story(self):
         cs = self.env.ref("service_model_suite.demo_user_cs")
         accounts = self.env["service.account"].search([("property_reference", "like", "DEMO-")])
         # what the CS user reads on the accounts' Communications tabs
         log = accounts.with_user(cs).comm_decision_ids
+        # every record event of the demo's history, and the daily reminders
+        self.assertLessEqual(
+            {
+                "account_onboarding",
+                "account_activated",
+                "job_created",
+                "job_accepted",
+                "job_completed",
+                "subscription_created",
+                "invoice_issued",
+                "job_due_soon",
+                "job_overdue",
+            },
+            set(log.mapped("event")),
+        )
+        # one decision per event, record, stakeholder, recipient, channel and occurrence
+        # (an event belongs to one model: the event and the id name the record)
+        keys = [
+            (d.event, d.res_id, d.stakeholder, d.recipient_id, d.channel, d.occurrence_key)
+            for d in log
+        ]
+        self.assertEqual(len(keys), len(set(keys)))
         outcomes = {d.outcome for d in log}
         self.assertLessEqual({"send", "suppress"}, outcomes)
         reasons = set(log.mapped("reason_code"))

@@ -1,7 +1,7 @@
 from . import (
     ir_actions_server,
     mail_blacklist,
-    mail_template,
+    mail_render_mixin,
     res_company,
     res_config_settings,
     res_partner,

@@ -2,12 +2,14 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.addons.service_model.models.service_job import DUE_SOON_DAYS, OPEN_STATES
 from odoo.fields import Command
 
 from ..lib import suppression
-from .mail_template import BATCH_RENDER
+from .mail_render_mixin import BATCH_RENDER
 from .service_comm_event import BATCH_SIZE
 
 # how the records of an event model reach their service account, when not by account_id
@@ -360,13 +362,25 @@ class ServiceCommDispatcher(models.AbstractModel):
 
     @api.model
     def _queue_emails(self, vals_list):
-        """Queue one mail.mail per decision (``mail_id`` set in its values);
-        each template renders once per record, whatever the recipients."""
+        """Queue one mail.mail per decision (``mail_id`` set in its values).
+
+        Odoo's own notification pattern (``mail.thread._notify_thread_by_email``):
+        the emails of one event on one record share one ``mail.message``, the
+        record's chatter entry naming who was emailed, and each ``mail.mail``
+        (``is_notification``) carries its recipient's own body. Sending or
+        deleting an email keeps the chatter entry. Each template renders once
+        per record, whatever the recipients; a template's text that differs
+        between stakeholders (subject, sender) makes a message of its own.
+        """
+        if not vals_list:
+            return
         labels = dict(
             self.env["service.comm.rule"]._fields["event"]._description_selection(self.env)
         )
-        mail_vals_list = []
-        ordered = []
+        stakeholders = dict(
+            self.env["service.comm.rule"]._fields["stakeholder"]._description_selection(self.env)
+        )
+        rendered_by_vals = []
         groups = self._by_template(vals_list, "mail_template_id")
         for (template, event, stakeholder), group in groups.items():
             rendered = (
@@ -384,22 +398,78 @@ class ServiceCommDispatcher(models.AbstractModel):
                     ),
                 )
             )
-            for vals in group:
-                values = rendered[vals["res_id"]]
+            rendered_by_vals.extend(
+                (template.model, vals, rendered[vals["res_id"]]) for vals in group
+            )
+
+        # one chatter message per record, event and message-level text
+        messages = defaultdict(list)
+        for model, vals, values in rendered_by_vals:
+            key = (
+                model,
+                vals["res_id"],
+                vals["event"],
+                values.get("subject") or "",
+                values.get("email_from") or self.env.company.email_formatted,
+                values.get("reply_to") or False,
+                values.get("mail_server_id") or False,
+            )
+            messages[key].append((vals, values))
+        records = {
+            model: self.env[model].sudo().browse({key[1] for key in messages if key[0] == model})
+            for model in {key[0] for key in messages}
+        }
+        partners = (
+            self.env["res.partner"].sudo().browse({vals["recipient_id"] for vals in vals_list})
+        )
+        names = {partner.id: partner.display_name for partner in partners}
+        _ = self.env._
+        message_vals_list = []
+        for (
+            model,
+            res_id,
+            _event,
+            subject,
+            email_from,
+            reply_to,
+            server,
+        ), group in messages.items():
+            recipients = ", ".join(
+                _(
+                    "%(name)s (%(stakeholder)s)",
+                    name=names[vals["recipient_id"]],
+                    stakeholder=stakeholders[vals["stakeholder"]],
+                )
+                for vals, _values in group
+            )
+            message_vals_list.append(
+                {
+                    "model": model,
+                    "res_id": res_id,
+                    "record_name": records[model].browse(res_id).display_name,
+                    "message_type": "email_outgoing",
+                    "subject": subject,
+                    "body": Markup("<p>%s</p>") % _("Emailed to %s.", recipients),
+                    "email_from": email_from,
+                    "reply_to": reply_to,
+                    "mail_server_id": server,
+                }
+            )
+        created = self.env["mail.message"].sudo().create(message_vals_list)
+
+        mail_vals_list = []
+        ordered = []
+        for message, group in zip(created, messages.values(), strict=True):
+            for vals, values in group:
                 body, headers = values.get("body_html"), False
-                if event in suppression.MARKETING_EVENTS:
+                if vals["event"] in suppression.MARKETING_EVENTS:
                     body, headers = self._with_unsubscribe(body, vals["address"])
                 mail_vals_list.append(
                     {
-                        "model": template.model,
-                        "res_id": vals["res_id"],
-                        "subject": values.get("subject"),
+                        "mail_message_id": message.id,
+                        "is_notification": True,
                         "body_html": body,
-                        "body": body,
                         "headers": headers,
-                        "email_from": values.get("email_from") or self.env.company.email_formatted,
-                        "reply_to": values.get("reply_to"),
-                        "mail_server_id": values.get("mail_server_id"),
                         "auto_delete": values.get("auto_delete", False),
                         "recipient_ids": [Command.link(vals["recipient_id"])],
                     }

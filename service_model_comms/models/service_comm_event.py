@@ -41,6 +41,18 @@ class ServiceCommEvent(models.Model):
             precommit.add(self.sudo()._flush_pending)
         pending[(event, records._name)].update(records.ids)
 
+    @api.model
+    def _queue_past(self, event, model, domain):
+        """Queue ``event`` for the records of ``model`` matching ``domain``: the
+        records that went through it before the automated actions could see them.
+
+        The automated actions start only once the registry is complete, so the
+        records of an install's own data files (the suite's demo) reach comms
+        through no action: its demo replays their history with this. Records the
+        actions did see are queued once all the same (the same pending set), and
+        the dispatcher never logs a decision twice."""
+        self._queue(event, self.env[model].sudo().search(domain))
+
     def _flush_pending(self):
         pending = self.env.cr.precommit.data.pop(PENDING, {})
         dispatcher = self.env["service.comm.dispatcher"]

@@ -3,14 +3,17 @@ decisions and queued messages, once."""
 
 from datetime import date
 
+from markupsafe import escape
+
 from odoo import fields
+from odoo.addons.mail.tests.common import MockEmail
 from odoo.addons.service_model.tests.common import NOW, ServiceModelCommon
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, freeze_time, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
-class TestComms(ServiceModelCommon):
+class TestComms(ServiceModelCommon, MockEmail):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -103,6 +106,17 @@ class TestComms(ServiceModelCommon):
         self.assertEqual(set(mails.mapped("state")), {"outgoing"})
         self.assertEqual(mails.recipient_ids, self.end_user | self.agency | self.contractor)
         self.assertIn("is active", mails[0].subject)
+        # Odoo's notification pattern: one chatter entry on the account naming who
+        # was emailed, each email with its recipient's own body
+        entry = mails.mail_message_id
+        self.assertEqual(len(entry), 1)
+        self.assertEqual((entry.model, entry.res_id), ("service.account", account.id))
+        self.assertTrue(all(mails.mapped("is_notification")))
+        for partner in self.end_user | self.agency | self.contractor:
+            self.assertIn(escape(partner.name), entry.body)
+        self.assertEqual(len(set(mails.mapped("body_html"))), 3)
+        chatter = account.with_user(self.cs_user).message_ids
+        self.assertIn(entry, chatter)
         self.assertEqual(set(activated.mapped("delivery_state")), {"queued"})
         # CS reads the whole story on the account's tab, and cannot change it
         log = account.with_user(self.cs_user).comm_decision_ids
@@ -112,6 +126,17 @@ class TestComms(ServiceModelCommon):
             log[0].write({"outcome": "send"})
         with self.assertRaises(AccessError):
             log[0].unlink()
+        # Odoo's mail queue sends each recipient their own email; deleting the sent
+        # emails (auto_delete) keeps the chatter entry
+        with self.mock_mail_gateway(mail_unlink_sent=True):
+            mails.send()
+        self.assertEqual(len(self._mails), 3)
+        for partner in self.end_user | self.agency | self.contractor:
+            (sent,) = [m for m in self._mails if m["email_to"] == [partner.email_formatted]]
+            self.assertEqual(sent["subject"], entry.subject)
+        self.assertEqual(len({m["body"] for m in self._mails}), 3)
+        mails.exists().unlink()
+        self.assertTrue(entry.exists())
 
     def test_cs_user_sees_the_communications_tabs_and_the_log_menu(self):
         for model in ("service.account", "service.job"):
@@ -301,6 +326,36 @@ class TestComms(ServiceModelCommon):
         self.assertEqual(len(set(batch.values())), 3)
         for job in jobs:
             self.assertIn(job.property_reference, batch[job.id])
+
+    @freeze_time(NOW)
+    def test_batch_rendering_of_subjects_and_sms_says_what_odoo_says(self):
+        """The dispatcher's one-evaluation rendering of inline templates (the
+        subject, the SMS text) says what Odoo's rendering record by record says,
+        defaults and empty values included."""
+        jobs = self._due_soon_jobs("I", 3)
+        mail = self.env.ref("service_model_comms.mail_template_job_due_soon").sudo()
+        sms = self.env.ref("service_model_comms.sms_template_job_due_soon").sudo()
+        custom = mail.copy(
+            {
+                "subject": f"{{{{ object.id != {jobs[1].id} and object.contractor_id.name "
+                "||| no contractor }} due {{ format_date(object.due_date) }} "
+                "({{ 0 }}{{ '' ||| - }}) & {{ object.id }}"
+            }
+        )
+        for template, field in ((mail, "subject"), (sms, "body"), (custom, "subject")):
+            by_record = template._render_field(field, jobs.ids)
+            batch = template.with_context(service_comm_batch_render=True)._render_field(
+                field, jobs.ids
+            )
+            self.assertEqual(batch, by_record, (template.name, field))
+            self.assertEqual(len(set(batch.values())), 3)
+        # an empty value gives the default (up to the closing braces), 0 nothing
+        self.assertIn("no contractor  due", batch[jobs[1].id])
+        self.assertIn("(- ) &", batch[jobs[1].id])
+        # an expression that fails fails the batch, as it fails Odoo's rendering
+        custom.subject = "{{ 1 / 0 }}"
+        with self.assertRaises(UserError):
+            custom.with_context(service_comm_batch_render=True)._render_field("subject", jobs.ids)
 
     @freeze_time(NOW)
     def test_daily_run_batch_queries_do_not_grow_with_the_batch_size(self):
