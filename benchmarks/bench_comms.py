@@ -1,6 +1,7 @@
 """Communications benchmark: the daily reminder run against a native time-based automated action.
 
-    bash scripts/sm.sh bench comms [--sizes 5000,50000] [--batch-sizes 100,500] [--keep-db]
+    bash scripts/sm.sh bench comms [--sizes 5000,50000] [--reps 3] [--native-max N]
+                                   [--batch-sizes 100,500] [--keep-db] [--reuse-db]
 
 Creates its own database (``sm_bench_comms``, dropped at the end) with
 service_model_comms and no demo data. For each size N it builds, with SQL
@@ -13,7 +14,10 @@ agency), 1 % of the accounts marked do-not-contact, half of the jobs
 auto-accepted. Quiet hours are off, so that every SMS is queued whatever the
 hour of the run.
 
-Then, each in a forked process started from the same data:
+Then, each in a forked process started from the same data, ``--reps`` times
+(3 by default; the order of the sides alternates between repetitions, and
+before each side the last one's messages are deleted and the database is
+vacuumed and analysed):
 
 - ours: the daily run as the cron workers run it: ``ir.cron._process_job``
   of the reminder cron (``_cron_dispatch_job_reminders`` queues the due jobs,
@@ -34,7 +38,8 @@ Then, each in a forked process started from the same data:
 A message is one delivery to one person on one channel: a recipient of a
 queued ``mail.mail`` (the native mail has two) or a queued ``sms.sms``.
 Prints messages and decisions per second and peak memory (growth of the
-process's peak resident set during the run) side by side, then the queries
+process's peak resident set during the run) side by side, each the median
+[lowest-highest] of the repetitions, then the queries
 of one call of the dispatch cron at two batch sizes (``--batch-sizes``; a
 rolled-back transaction, a warm-up call first). Exits non-zero when a target
 is missed: ours >= 10x the native messages per second at every size; our
@@ -384,34 +389,49 @@ def dispatch_queries(env, job_ids, batch_size):
 # -- the benchmark ------------------------------------------------------------------------
 
 
-def bench_size(registry, count, pools, native_max):
+def bench_size(registry, count, pools, native_max, reps):
+    """Both sides ``reps`` times on the same N jobs: ``({side: [(seconds, peak MB,
+    decisions, messages, jobs)]}, job ids)``. Before each side the messages of the
+    last one are deleted and the database is vacuumed and analysed (the same rows,
+    statistics and no dead rows for each); the order alternates between repetitions."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
         started = time.perf_counter()
         job_ids = build_jobs(env, count, *pools)
         cr.commit()
+    with registry.cursor() as cr:
+        clear_messages(api.Environment(cr, SUPERUSER_ID, {}))  # the fixture's own events
+        cr.commit()
     print(f"N={count}: data built in {time.perf_counter() - started:.0f} s", flush=True)
-    rows = {}
-    for label, run in (("ours", ours), ("native", native)):
-        # native on its first native_max jobs only (set-up: the others leave the run)
-        left_out = job_ids[native_max:] if label == "native" else []
-        with registry.cursor() as cr:
-            retire_jobs(cr, left_out)
-            cr.commit()
-        _r, seconds, peak = benchlib.run_parallel(DB, run, 1)
-        with registry.cursor() as cr:
-            decisions, emails, sms = count_results(cr, job_ids)
-            clear_messages(api.Environment(cr, SUPERUSER_ID, {}))
-            retire_jobs(cr, left_out, "accepted")
-            cr.commit()
-        rows[label] = (seconds, peak, decisions, emails + sms, count - len(left_out))
-        print(
-            f"  {label}: {seconds:.1f} s, {decisions} decisions, {emails} emails, {sms} SMS, "
-            f"peak {peak:.0f} MB",
-            flush=True,
-        )
-    if rows["ours"][2] < count or rows["native"][3] != 2 * rows["native"][4]:
-        raise RuntimeError(f"N={count}: a side did not process every job: {rows}")
+    sides = {"ours": ours, "native": native}
+    rows = {label: [] for label in sides}
+    for rep in range(reps):
+        for label in benchlib.side_order(sides, rep):
+            # native on its first native_max jobs only (set-up: the others leave the run)
+            left_out = job_ids[native_max:] if label == "native" else []
+            with registry.cursor() as cr:
+                retire_jobs(cr, left_out)
+                cr.commit()
+            odoo.sql_db.close_all()
+            benchlib.vacuum_analyze(DB)
+            _r, seconds, peak = benchlib.run_parallel(DB, sides[label], 1)
+            with registry.cursor() as cr:
+                decisions, emails, sms = count_results(cr, job_ids)
+                clear_messages(api.Environment(cr, SUPERUSER_ID, {}))
+                retire_jobs(cr, left_out, "accepted")
+                cr.commit()
+            row = (seconds, peak, decisions, emails + sms, count - len(left_out))
+            rows[label].append(row)
+            print(
+                f"  rep {rep + 1} {label}: {seconds:.1f} s, {decisions} decisions, "
+                f"{emails} emails, {sms} SMS, {row[3] / seconds:.1f} messages/s, "
+                f"peak {peak:.0f} MB",
+                flush=True,
+            )
+            if (label == "ours" and decisions < count) or (
+                label == "native" and row[3] != 2 * row[4]
+            ):
+                raise RuntimeError(f"N={count}: {label} did not process every job: {row}")
     with registry.cursor() as cr:
         retire_jobs(cr, job_ids)
         cr.commit()
@@ -423,6 +443,7 @@ def main():
     arguments.add_argument("--odoo-config", required=True)
     arguments.add_argument("--sizes", default="5000,50000")
     arguments.add_argument("--batch-sizes", default="100,500")
+    arguments.add_argument("--reps", type=int, default=3, help="repetitions of each size")
     arguments.add_argument(
         "--native-max",
         type=int,
@@ -451,7 +472,9 @@ def main():
             cr.commit()
         job_ids = []
         for count in sizes:
-            results[count], job_ids = bench_size(registry, count, pools, options.native_max)
+            results[count], job_ids = bench_size(
+                registry, count, pools, options.native_max, options.reps
+            )
             print_results({count: results[count]})
         # the last size's jobs, back in the run for the query count
         with registry.cursor() as cr:
@@ -468,30 +491,48 @@ def main():
 
 
 def print_results(results):
-    """The table of ``{N: {side: (seconds, peak MB, decisions, messages, jobs)}}``; True when
-    ours is at least ``TARGET_RATIO`` times native and its memory is flat."""
+    """The table of ``{N: {side: [(seconds, peak MB, decisions, messages, jobs)]}}``,
+    medians [lowest-highest] of the repetitions; True when ours is at least
+    ``TARGET_RATIO`` times native (the median of the repetitions' ratios) and its
+    peak memory is flat."""
     print(
-        f"\n{'N':>7}  {'side':8}{'jobs':>7}{'messages/s':>12}{'decisions/s':>13}{'messages':>10}"
-        f"{'seconds':>9}{'peak MB':>9}",
+        f"\n{'N':>7}  {'side':8}{'jobs':>7}{'messages/s':>22}{'decisions/s':>14}"
+        f"{'messages':>10}{'seconds':>18}{'peak MB':>14}",
         flush=True,
     )
     ok = True
     for count, rows in results.items():
-        for side, (seconds, peak, decisions, messages, jobs) in rows.items():
-            rate = f"{decisions / seconds:>13.0f}" if side == "ours" else f"{'-':>13}"
-            print(
-                f"{count:>7}  {side:8}{jobs:>7}{messages / seconds:>12.1f}{rate}{messages:>10}"
-                f"{seconds:>9.1f}{peak:>9.0f}"
+        for side, runs in rows.items():
+            rates = [messages / seconds for seconds, _p, _d, messages, _j in runs]
+            decisions = (
+                f"{benchlib.median_spread([d / s for s, _p, d, _m, _j in runs])[0]:>14.0f}"
+                if side == "ours"
+                else f"{'-':>14}"
             )
-        ratio = (rows["ours"][3] / rows["ours"][0]) / (rows["native"][3] / rows["native"][0])
-        print(f"{'':9}ours / native: {ratio:.1f}x messages per second (target {TARGET_RATIO}x)")
+            print(
+                f"{count:>7}  {side:8}{runs[0][4]:>7}{benchlib.fmt_spread(rates, 9):>22}"
+                f"{decisions}{runs[0][3]:>10}"
+                f"{benchlib.fmt_spread([r[0] for r in runs], 7):>18}"
+                f"{benchlib.fmt_spread([r[1] for r in runs], 5):>14}"
+            )
+        # paired by repetition: the load of a shared machine drifts between repetitions
+        ratio, low, high = benchlib.median_spread(
+            [
+                (o[3] / o[0]) / (n[3] / n[0])
+                for o, n in zip(rows["ours"], rows["native"], strict=True)
+            ]
+        )
+        print(
+            f"{'':9}ours / native: {ratio:.1f}x messages per second [{low:.1f}-{high:.1f}] "
+            f"(target {TARGET_RATIO}x){'' if ratio >= TARGET_RATIO else ': BELOW'}"
+        )
         ok = ok and ratio >= TARGET_RATIO
-    peaks = [rows["ours"][1] for rows in results.values()]
+    peaks = [benchlib.median_spread([r[1] for r in rows["ours"]])[0] for rows in results.values()]
     if len(peaks) > 1:
         growth = peaks[-1] - peaks[0]
         flat = growth <= MEMORY_TOLERANCE_MB
         print(
-            f"{'':9}our peak memory from N={min(results)} to N={max(results)}: "
+            f"{'':9}our peak memory (median) from N={min(results)} to N={max(results)}: "
             f"{growth:+.0f} MB (target: within {MEMORY_TOLERANCE_MB} MB) "
             f"{'flat' if flat else 'NOT flat'}"
         )

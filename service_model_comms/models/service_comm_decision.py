@@ -57,8 +57,14 @@ class ServiceCommDecision(models.Model):
     reason_code = fields.Char(readonly=True, index=True)
     reason = fields.Char(readonly=True)
     scheduled_at = fields.Datetime(string="Send At", readonly=True)
-    mail_id = fields.Many2one("mail.mail", string="Email", readonly=True, ondelete="set null")
-    sms_id = fields.Many2one("sms.sms", string="SMS", readonly=True, ondelete="set null")
+    # indexed: the mail and SMS queues delete what they sent, and each deletion
+    # looks up the decisions that point at it (ON DELETE SET NULL)
+    mail_id = fields.Many2one(
+        "mail.mail", string="Email", readonly=True, ondelete="set null", index="btree_not_null"
+    )
+    sms_id = fields.Many2one(
+        "sms.sms", string="SMS", readonly=True, ondelete="set null", index="btree_not_null"
+    )
     delivery_state = fields.Selection(
         [
             ("none", "Nothing to send"),

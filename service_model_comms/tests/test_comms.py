@@ -10,6 +10,7 @@ from odoo.addons.mail.tests.common import MockEmail
 from odoo.addons.service_model.tests.common import NOW, ServiceModelCommon
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, freeze_time, new_test_user, tagged
+from odoo.tools.sql import index_exists
 
 
 @tagged("post_install", "-at_install")
@@ -356,6 +357,14 @@ class TestComms(ServiceModelCommon, MockEmail):
         custom.subject = "{{ 1 / 0 }}"
         with self.assertRaises(UserError):
             custom.with_context(service_comm_batch_render=True)._render_field("subject", jobs.ids)
+
+    def test_the_queues_find_the_decisions_of_what_they_delete_by_index(self):
+        """The mail and SMS queues delete what they sent; each deletion sets the
+        decisions' link to NULL. Without an index PostgreSQL reads the whole log
+        for every deleted message (minutes for 60,000 SMS against 200,000
+        decisions in the benchmark)."""
+        for column in ("mail_id", "sms_id"):
+            self.assertTrue(index_exists(self.cr, f"service_comm_decision__{column}_index"))
 
     @freeze_time(NOW)
     def test_daily_run_batch_queries_do_not_grow_with_the_batch_size(self):
