@@ -19,6 +19,9 @@ PARSE_BATCH_FACTOR = 10
 # Outcomes of the engine that write something when applied.
 APPLY_RESULTS = ("created", "updated", "stored", "conflict")
 COUNTED_RESULTS = ("created", "updated", "unchanged", "stored", "conflict", "merged", "rejected")
+# Result fields of a row that take a few values whatever the file: written
+# once per value for all the rows that get it.
+SHARED_RESULT_FIELDS = ("result", "result_code", "is_applied")
 
 
 def _write_value(record, fname):
@@ -632,7 +635,10 @@ class ServiceImport(models.Model):
 
         A row gets only the values that change on it: applying mostly adds
         the job to what the preview wrote, and a write costs by the field.
-        Rows that get the same changes share one write.
+        The outcome fields take a few values whatever the file (created,
+        rejected...; applied), so they are written once per value for all
+        the rows that get it; the row's own values (account, dates, job)
+        row by row.
         """
         codes = self._result_codes(results)
         lines = (
@@ -640,7 +646,7 @@ class ServiceImport(models.Model):
             .sudo()
             .browse([line_by_number[result["line"]].id for result in results])
         )
-        groups = defaultdict(list)
+        groups = defaultdict(list)  # {changes: line ids}
         for result, code, line in zip(results, codes, lines, strict=True):
             values = {
                 "account_id": result["account"].id,
@@ -652,13 +658,16 @@ class ServiceImport(models.Model):
                 "job_id": result["job"].id if result["job"] else False,
                 "is_applied": applied or line.is_applied,
             }
-            changes = tuple(
+            changes = [
                 (fname, value)
                 for fname, value in values.items()
                 if _write_value(line, fname) != value
-            )
-            if changes:
-                groups[changes].append(line.id)
+            ]
+            shared = tuple(item for item in changes if item[0] in SHARED_RESULT_FIELDS)
+            own = tuple(item for item in changes if item[0] not in SHARED_RESULT_FIELDS)
+            for part in (shared, own):
+                if part:
+                    groups[part].append(line.id)
         for changes, line_ids in groups.items():
             lines.browse(line_ids).write(dict(changes))
 
