@@ -1,5 +1,6 @@
 import base64
 import logging
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -18,6 +19,17 @@ PARSE_BATCH_FACTOR = 10
 # Outcomes of the engine that write something when applied.
 APPLY_RESULTS = ("created", "updated", "stored", "conflict")
 COUNTED_RESULTS = ("created", "updated", "unchanged", "stored", "conflict", "merged", "rejected")
+# Result fields of a row that take a few values whatever the file: written
+# once per value for all the rows that get it.
+SHARED_RESULT_FIELDS = ("result", "result_code", "is_applied")
+
+
+def _write_value(record, fname):
+    """``record[fname]`` as a write gives it: an id for a relation, False when empty."""
+    value = record[fname]
+    if isinstance(value, models.BaseModel):
+        return value.id or False
+    return value or False
 
 
 class ServiceImport(models.Model):
@@ -619,21 +631,45 @@ class ServiceImport(models.Model):
         return entries, line_by_number
 
     def _write_results(self, results, line_by_number, applied=False):
+        """Write the engine's ``results`` on their rows.
+
+        A row gets only the values that change on it: applying mostly adds
+        the job to what the preview wrote, and a write costs by the field.
+        The outcome fields take a few values whatever the file (created,
+        rejected...; applied), so they are written once per value for all
+        the rows that get it; the row's own values (account, dates, job)
+        row by row.
+        """
         codes = self._result_codes(results)
-        for result, code in zip(results, codes, strict=True):
-            line = line_by_number[result["line"]]
+        lines = (
+            self.env["service.import.line"]
+            .sudo()
+            .browse([line_by_number[result["line"]].id for result in results])
+        )
+        groups = defaultdict(list)  # {changes: line ids}
+        for result, code, line in zip(results, codes, lines, strict=True):
             values = {
                 "account_id": result["account"].id,
-                "old_date": result["old_date"],
+                "old_date": result["old_date"] or False,
                 "due_date": result.get("due_date") or False,
                 "result": result["outcome"],
                 "result_code": code,
-                "message": result["reason"],
+                "message": result["reason"] or False,
                 "job_id": result["job"].id if result["job"] else False,
+                "is_applied": applied or line.is_applied,
             }
-            if applied:
-                values["is_applied"] = True
-            line.sudo().write(values)
+            changes = [
+                (fname, value)
+                for fname, value in values.items()
+                if _write_value(line, fname) != value
+            ]
+            shared = tuple(item for item in changes if item[0] in SHARED_RESULT_FIELDS)
+            own = tuple(item for item in changes if item[0] not in SHARED_RESULT_FIELDS)
+            for part in (shared, own):
+                if part:
+                    groups[part].append(line.id)
+        for changes, line_ids in groups.items():
+            lines.browse(line_ids).write(dict(changes))
 
     def _result_codes(self, results):
         """The machine-readable code of each engine result: its outcome, or
