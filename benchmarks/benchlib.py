@@ -9,8 +9,11 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+
+import psycopg2
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -84,12 +87,15 @@ def collect(children):
     return results
 
 
-def run_parallel(db, function, workers, *args, commit=True):
-    """``function`` in ``workers`` processes at once: (results, wall seconds, largest peak MB)."""
+def run_parallel(db, function, workers, *args, commit=True, alongside=None):
+    """``function`` in ``workers`` processes at once: (results, wall seconds, largest peak MB).
+
+    ``alongside``: a context manager factory, entered once the children are
+    started and left when they are done (e.g. :func:`autoanalyze`)."""
     odoo.sql_db.close_all()  # a forked child must not share the parent's connections
-    results = collect(
-        [fork_measured(db, function, *args, commit=commit) for _worker in range(workers)]
-    )
+    children = [fork_measured(db, function, *args, commit=commit) for _worker in range(workers)]
+    with alongside() if alongside else nullcontext():
+        results = collect(children)
     seconds = max(r[2] for r in results) - min(r[1] for r in results)
     return [r[0] for r in results], seconds, max(r[3] for r in results)
 
@@ -170,6 +176,58 @@ def vacuum_analyze(db):
     # as the database's owner: the shared catalogs are skipped, say nothing of them
     quiet = dict(os.environ, PGOPTIONS="-c client_min_messages=error")
     subprocess.run(["psql", "-q", "-d", db, "-c", "VACUUM ANALYZE"], check=True, env=quiet)
+
+
+@contextmanager
+def autoanalyze(db, naptime=60, threshold=50, scale_factor=0.1):
+    """While the block runs, what PostgreSQL's autovacuum does for the planner's
+    statistics with its default settings (``autovacuum_naptime`` 1 min,
+    ``autovacuum_analyze_threshold`` 50, ``autovacuum_analyze_scale_factor``
+    0.1): every ``naptime`` seconds, ``ANALYZE`` each table of ``db`` changed by
+    more than ``threshold + scale_factor * rows`` since its last analysis.
+
+    Only where autovacuum is off (this machine's PostgreSQL has it off for CI):
+    a production server refreshes its statistics as tables grow, and a run
+    that starts on an empty table and adds tens of thousands of rows must not
+    be measured with the plans of an empty table.
+    """
+    config = odoo.tools.config
+    params = {
+        "dbname": db,
+        "host": config["db_host"] or None,
+        "port": config["db_port"] or None,
+        "user": config["db_user"] or None,
+        "password": config["db_password"] or None,
+    }
+    connection = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+    connection.autocommit = True
+    with connection.cursor() as cr:
+        cr.execute("SHOW autovacuum")
+        running = cr.fetchone()[0] == "on"
+    stop = threading.Event()
+
+    def analyze():
+        while not stop.wait(naptime):
+            with connection.cursor() as cr:
+                cr.execute(
+                    """SELECT s.relname FROM pg_stat_user_tables s
+                         JOIN pg_class c ON c.oid = s.relid
+                        WHERE s.n_mod_since_analyze > %s + %s * GREATEST(c.reltuples, 0)""",
+                    (threshold, scale_factor),
+                )
+                for (table,) in cr.fetchall():
+                    cr.execute(f'ANALYZE "{table}"')
+
+    worker = None if running else threading.Thread(target=analyze, daemon=True)
+    if worker:
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker:
+            worker.join()
+        connection.close()
 
 
 def median_spread(values):
