@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager, nullcontext
 
 import psycopg2
+import psycopg2.sql
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -216,7 +217,9 @@ def autoanalyze(db, naptime=60, threshold=50, scale_factor=0.1):
                     (threshold, scale_factor),
                 )
                 for (table,) in cr.fetchall():
-                    cr.execute(f'ANALYZE "{table}"')
+                    cr.execute(
+                        psycopg2.sql.SQL("ANALYZE {}").format(psycopg2.sql.Identifier(table))
+                    )
 
     worker = None if running else threading.Thread(target=analyze, daemon=True)
     if worker:
