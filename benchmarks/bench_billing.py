@@ -1,7 +1,8 @@
 """Billing benchmark: our polling cron (one and two workers) against OCA's contract, fairly.
 
     bash scripts/sm.sh bench billing [--sizes 2000,20000] [--reps 3] [--mix one|many|both]
-                                     [--draft] [--keep-db]
+                                     [--draft] [--sides ours1,ours2,oca] [--profile]
+                                     [--keep-db]
 
 Needs network access once: OCA's ``contract`` addon for Odoo 18.0 (the
 ``odoo-addon-contract`` wheel from PyPI, pinned below) is downloaded with
@@ -330,18 +331,27 @@ def oca(env, post):
     return None
 
 
-def run_side(side, count, post):
-    """One side in a fresh copy of the data: ``(seconds, peak MB, tenths or None)``."""
+def run_side(side, count, post, profile=False):
+    """One side in a fresh copy of the data: ``(seconds, peak MB, tenths or None)``.
+
+    ``profile``: run it under cProfile and print its top functions (the
+    figures of a profiled run are not counted)."""
     benchlib.copy_database(DATA_DB, RUN_DB)
     registry = odoo.modules.registry.Registry(RUN_DB)  # loaded once, before the fork
     # the statistics refreshed as a production server does, for both sides
     alongside = partial(benchlib.autoanalyze, RUN_DB)
     if side == OCA:
-        _results, seconds, peak = benchlib.run_parallel(RUN_DB, oca, 1, post, alongside=alongside)
+        function = benchlib.profiled(oca, side) if profile else oca
+        _results, seconds, peak = benchlib.run_parallel(
+            RUN_DB, function, 1, post, alongside=alongside
+        )
         tenths = None
     else:
         workers = 1 if side == OURS_1 else 2
-        results, seconds, peak = benchlib.run_parallel(RUN_DB, ours, workers, alongside=alongside)
+        function = benchlib.profiled(ours, side) if profile else ours
+        results, seconds, peak = benchlib.run_parallel(
+            RUN_DB, function, workers, alongside=alongside
+        )
         started = min(result[0] for result in results)
         commits = [commit for result in results for commit in result[1]]
         tenths = benchlib.tenth_rates(commits, started, count)
@@ -358,9 +368,10 @@ def run_side(side, count, post):
     return seconds, peak, tenths
 
 
-def bench_case(count, mix, reps, post, sides=None):
+def bench_case(count, mix, reps, post, sides=None, profile=False):
     """Every side, ``reps`` times, for N = ``count`` and one customer mix:
-    ``{side: [(seconds, peak MB, tenths)]}``."""
+    ``{side: [(seconds, peak MB, tenths)]}``; with ``profile``, then one
+    profiled run of each one-process side."""
     benchlib.copy_database(DB, DATA_DB)
     registry = odoo.modules.registry.Registry(DATA_DB)
     started = time.perf_counter()
@@ -382,6 +393,9 @@ def bench_case(count, mix, reps, post, sides=None):
                 f"  rep {rep + 1} {side}: {count / seconds:.1f} inv/s, {peak:.0f} MB{tenths_text}",
                 flush=True,
             )
+    for side in runs if profile else ():
+        if side != OURS_2:  # two processes' profiles would interleave
+            run_side(side, count, post, profile=True)
     return runs
 
 
@@ -400,6 +414,11 @@ def main():
         help="comma-separated sides to run, of "
         + ", ".join(SIDES)
         + " (ratios need oca; a long run of ours alone answers the growth question)",
+    )
+    arguments.add_argument(
+        "--profile",
+        action="store_true",
+        help="then one profiled run of each one-process side: its top functions",
     )
     arguments.add_argument("--keep-db", action="store_true")
     options = arguments.parse_args()
@@ -420,7 +439,9 @@ def main():
         try:
             for count in sizes:
                 for mix in mixes:
-                    results[count, mix] = bench_case(count, mix, options.reps, post, sides)
+                    results[count, mix] = bench_case(
+                        count, mix, options.reps, post, sides, options.profile
+                    )
                     print_results({(count, mix): results[count, mix]}, post)
         finally:
             if not options.keep_db:

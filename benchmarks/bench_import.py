@@ -29,10 +29,8 @@ each side (top functions by cumulative and by own time), not counted.
 """
 
 import argparse
-import cProfile
 import csv
 import io
-import pstats
 import sys
 import time
 from datetime import timedelta
@@ -178,22 +176,6 @@ def timed(function):
     return run
 
 
-def profiled(function, label):
-    """``function`` run under cProfile, its top functions by cumulative time printed."""
-
-    def run(env, *args):
-        profile = cProfile.Profile()
-        result = profile.runcall(function, env, *args)
-        print(f"--- profile: {label} (top 25 by cumulative, 15 by own time)", flush=True)
-        stats = pstats.Stats(profile, stream=sys.stdout)
-        stats.sort_stats("cumulative").print_stats(25)
-        stats.sort_stats("tottime").print_stats(15)
-        sys.stdout.flush()
-        return result
-
-    return run
-
-
 def main():
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--odoo-config", required=True)
@@ -256,8 +238,10 @@ def main():
         )
 
         if options.profile:
-            benchlib.run_forked(DB, profiled(native_import, "native base_import"), data)
-            benchlib.run_forked(DB, profiled(our_import, "service.import"), contractor_id, data)
+            benchlib.run_forked(DB, benchlib.profiled(native_import, "native base_import"), data)
+            benchlib.run_forked(
+                DB, benchlib.profiled(our_import, "service.import"), contractor_id, data
+            )
         return 0 if ratio >= TARGET_RATIO else 1
 
 

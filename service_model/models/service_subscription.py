@@ -302,7 +302,7 @@ class ServiceSubscription(models.Model):
         to_post = moves.filtered(lambda m: m.company_id.service_billing_post_invoices)
         if to_post:
             to_post._service_subscribe_customers()
-            to_post._post(soft=False)
+            to_post._service_post()
         return moves
 
     def _bill_due_periods(self, first_sequence=1):

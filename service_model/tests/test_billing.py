@@ -701,6 +701,72 @@ class TestBillingRoles(BillingCase):
         # nobody else follows: the system created the invoice, not the user
         self.assertEqual(invoice.message_partner_ids, sub.partner_id)
 
+    def _tracked(self, move, field):
+        """``[(old, new)]`` of ``field`` in the tracking of ``move``."""
+        values = move.message_ids.sudo().tracking_value_ids.filtered(
+            lambda value: value.field_id.name == field
+        )
+        return [(value.old_value_integer, value.new_value_integer) for value in values]
+
+    def test_posted_invoices_are_checked_as_odoo_posting_checks(self):
+        """Posting a batch sets each invoice's "Checked" from its journal's "Auto-Check on
+        Post", as Odoo's posting of an invoice by hand does (value and chatter), with either
+        setting."""
+        for autocheck in (True, False):
+            self.journal.autocheck_on_post = autocheck
+            with freeze_time("2024-04-01"):
+                sub = self._subs(date_start=date(2024, 4, 1))
+                sub.with_user(self.finance).action_activate()
+                by_hand = (
+                    self.env["account.move"]
+                    .with_user(self.finance)
+                    .create(
+                        {
+                            "move_type": "out_invoice",
+                            "journal_id": self.journal.id,
+                            "partner_id": sub.partner_id.id,
+                            "invoice_line_ids": [
+                                Command.create({"name": "Visit", "price_unit": 50})
+                            ],
+                        }
+                    )
+                )
+                by_hand.action_post()
+                self.env.flush_all()
+                self.cr.precommit.run()  # the tracking of the posted invoices
+            invoice = _invoices(self.env, sub)
+            self.assertEqual(invoice.state, "posted")
+            self.assertEqual(invoice.checked, autocheck)
+            self.assertEqual(by_hand.checked, autocheck)
+            # created and posted in one transaction, neither tracks the change
+            self.assertEqual(self._tracked(invoice, "checked"), self._tracked(by_hand, "checked"))
+
+    def test_posting_writes_each_batch_not_each_invoice(self):
+        """Odoo's posting assigns "Checked" invoice by invoice, a full write() each; billing
+        writes it once per batch, so the writes of a batch do not grow with its size."""
+        writes = {}
+        AccountMove = type(self.env["account.move"])
+        original = AccountMove.write
+
+        def counting_write(records, vals):
+            writes[size] += 1
+            return original(records, vals)
+
+        for day, size in ((1, 3), (2, 12)):
+            with freeze_time(date(2024, 4, day)):
+                subs = self._subs(count=size, date_start=date(2024, 4, day))
+                subs.action_activate()
+            writes[size] = 0
+            with (
+                freeze_time(date(2025, 4, day)),
+                patch.object(AccountMove, "write", counting_write),
+            ):
+                invoices = subs._bill_due_periods(2)
+            self.assertEqual(len(invoices), size)
+            self.assertTrue(all(invoices.mapped("checked")))
+        self.assertTrue(writes[3])
+        self.assertEqual(writes[3], writes[12], writes)
+
     def test_companies_do_not_see_each_others_billing(self):
         sub = self._billed_sub()
         other = self.env["res.company"].create({"name": "Billing Company B"})
