@@ -281,6 +281,9 @@ class ServiceSubscription(models.Model):
                     "invoice_origin": sub.name,
                     "ref": sub.account_id._invoice_property_label(),
                     "service_billing_period_id": period.id,
+                    # posted in this batch: checked as posting checks it (see _service_post)
+                    "checked": company.service_billing_post_invoices
+                    and journals[company].autocheck_on_post,
                     "invoice_line_ids": [
                         Command.create(
                             {

@@ -10,6 +10,7 @@ from lxml import etree, html
 from psycopg2 import IntegrityError
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.addons.account.models.sequence_mixin import SequenceMixin
 from odoo.addons.base.models.ir_cron import CompletionStatus
 from odoo.addons.service_model.models import service_subscription as subscription_module
 from odoo.addons.service_model.models.service_subscription import (
@@ -21,11 +22,12 @@ from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, get_db_name, new_test_user, tagged
 from odoo.tools import mute_logger
 
-# Queries per further posted invoice: Odoo's numbering (the journal's reference
-# and last number, the name written and the balance checked again, the analytic
-# distribution of its line); about 11 when posting subscribed the customer and
-# logged the message invoice by invoice.
-POSTED_QUERIES_PER_INVOICE = 6
+# Queries per further posted invoice: the analytic distribution model of its
+# line, which Odoo looks up line by line. About 6 when each invoice was numbered
+# with queries of its own (the journal's reference and last number, the name
+# written), about 11 when posting also subscribed the customer and logged the
+# message invoice by invoice.
+POSTED_QUERIES_PER_INVOICE = 1
 
 
 def _make_billing_data(env, count, date_start, term_years=0, amount=100.0, prefix="BILL"):
@@ -282,6 +284,85 @@ class TestBilling(BillingCase):
         # the open-ended schedule keeps a forecast horizon ahead
         self.assertEqual(open_ended.billing_period_ids[-1].date_start, date(2030, 7, 1))
 
+    def test_a_batch_is_numbered_as_odoo_numbers_invoice_by_invoice(self):
+        """Billing works out the number format once for the invoices of a batch that share
+        their journal and date; the numbers are those Odoo's posting gives one by one, across
+        dates and a new year, after an invoice numbered by hand."""
+        starts = [date(2024, 12, 30), date(2024, 12, 31), date(2025, 1, 1), date(2025, 1, 1)]
+        subs = self.env["service.subscription"]
+        for start in starts:
+            with freeze_time(start):
+                sub = self._subs(count=2, date_start=start)
+                sub.action_activate()
+                subs |= sub
+        with freeze_time("2025-12-31"):
+            by_hand = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "journal_id": self.journal.id,
+                    "partner_id": subs[0].partner_id.id,
+                    "invoice_date": date(2025, 12, 29),
+                    "invoice_line_ids": [Command.create({"name": "Visit", "price_unit": 50})],
+                }
+            )
+            by_hand.action_post()
+        AccountMove = type(self.env["account.move"])
+        odoo_numbering = SequenceMixin._get_next_sequence_format
+
+        def bill():
+            self.env.invalidate_all()
+            with freeze_time("2026-01-02"):
+                subs._bill_due_queue()
+            self.env.flush_all()
+            moves = subs.billing_period_ids.filtered(lambda p: p.sequence == 2).move_id
+            return {move.service_billing_period_id.id: move.name for move in moves}
+
+        savepoint = self.env.cr.savepoint()
+        with patch.object(AccountMove, "_get_next_sequence_format", odoo_numbering):
+            expected = bill()
+        savepoint.close(rollback=True)
+        self.assertEqual(len(expected), 8)
+        names = sorted(expected.values())
+        # the year's numbering continues after the invoice numbered by hand; a new year's starts
+        self.assertTrue(all(name > by_hand.name for name in names[:4]), (by_hand.name, names))
+        self.assertEqual(names[4:], [f"INV/2026/{n:05d}" for n in (1, 2, 3, 4)])
+        self.assertEqual(bill(), expected)
+
+    def test_a_batch_that_fails_after_numbering_leaves_no_gap(self):
+        """A batch undone after its invoices were numbered gives its numbers back: the
+        invoices billed one by one afterwards continue the journal's numbering."""
+        with freeze_time("2024-04-01"):
+            good = self._subs(count=3, date_start=date(2024, 4, 1))
+            poison = self._subs(date_start=date(2024, 4, 1))
+            (good | poison).action_activate()
+        AccountMove = type(self.env["account.move"])
+        original = AccountMove._service_post
+
+        def fail_after_numbering(moves):
+            posted = original(moves)
+            if poison in moves.service_subscription_id:
+                raise UserError(self.env._("Refused after numbering"))
+            return posted
+
+        with (
+            freeze_time("2025-04-01"),
+            patch.object(AccountMove, "_service_post", fail_after_numbering),
+        ):
+            (good | poison)._bill_due_queue()
+        self.assertOneInvoicePerPeriod(good, [1, 2])
+        self.assertTrue(poison.billing_error_date)
+        year_two = good.billing_period_ids.filtered(lambda p: p.sequence == 2).move_id
+        journal_moves = self.env["account.move"].search(
+            [
+                ("journal_id", "=", self.journal.id),
+                ("sequence_prefix", "=", year_two[0].sequence_prefix),
+            ]
+        )
+        numbers = sorted(journal_moves.mapped("sequence_number"))
+        # the year's first numbers, the three good invoices' alone
+        self.assertEqual(numbers, [1, 2, 3])
+        self.assertFalse(any(journal_moves.mapped("made_sequence_gap")))
+
     def test_poison_subscription_is_recorded_and_skipped(self):
         with freeze_time("2024-04-01"):
             good = self._subs(count=3, date_start=date(2024, 4, 1))
@@ -385,9 +466,8 @@ class TestBilling(BillingCase):
         self.assertOneInvoicePerPeriod(subs, [1, 2])
 
     def test_posting_costs_a_few_queries_per_invoice(self):
-        """Odoo numbers a posted invoice with a few queries of its own (the journal's last
-        number, its write); the customer follower and the creation message are written once
-        per batch, never per invoice."""
+        """The numbers, the customer follower and the creation message of a batch's
+        invoices are worked out and written once per batch, never per invoice."""
         counts = {}
         for day, size in ((1, 2), (2, 10), (3, 30)):
             with freeze_time(date(2024, 4, day)):
