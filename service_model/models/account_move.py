@@ -33,6 +33,19 @@ class AccountMove(models.Model):
         )
         return res
 
+    def write(self, vals):
+        # Billing's create (``service_billing_create``): Odoo's create ends by
+        # resetting ``is_manually_modified`` on the moves it made (its own
+        # syncing set it) with a full write(), which syncs again every tax and
+        # payment term line that the create has just synced, a sixth of
+        # billing a batch. That flag is no input of the lines: the reset is
+        # written without syncing them again (the balance is still checked).
+        if self.env.context.get("service_billing_create") and vals == {
+            "is_manually_modified": False
+        }:
+            return super(AccountMove, self.with_context(skip_invoice_sync=True)).write(vals)
+        return super().write(vals)
+
     @api.model
     def _service_invoice_counts(self, domain, key):
         """``Counter({record: invoices})`` of the invoices in ``domain``, by ``key`` of their period.

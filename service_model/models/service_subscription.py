@@ -298,8 +298,11 @@ class ServiceSubscription(models.Model):
             )
         moves = (
             self.env["account.move"]
-            .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+            .with_context(
+                mail_create_nolog=True, mail_create_nosubscribe=True, service_billing_create=True
+            )
             .create(vals_list)
+            .with_env(self.env)
         )
         moves._service_log_creation()
         to_post = moves.filtered(lambda m: m.company_id.service_billing_post_invoices)

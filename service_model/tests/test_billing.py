@@ -522,6 +522,58 @@ class TestBilling(BillingCase):
             f"Property: {property_label}",
         )
 
+    def test_invoice_lines_are_those_odoo_makes(self):
+        """The invoice's product, tax and receivable lines and its due date are those that
+        Odoo's own create makes of the same values (billing's create skips the second sync
+        of the lines that Odoo's create runs after resetting "manually modified")."""
+        tax = self.env["account.tax"].create(
+            {"name": "Service tax 20%", "amount": 20.0, "type_tax_use": "sale"}
+        )
+        with freeze_time("2024-04-01"):
+            sub = self._subs(date_start=date(2024, 4, 1))
+            sub.product_id.taxes_id = tax
+            sub.action_activate()
+            invoice = _invoices(self.env, sub)
+            line = invoice.invoice_line_ids
+            by_hand = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "journal_id": invoice.journal_id.id,
+                    "partner_id": invoice.partner_id.id,
+                    "invoice_date": invoice.invoice_date,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": line.product_id.id,
+                                "name": line.name,
+                                "quantity": 1.0,
+                                "price_unit": line.price_unit,
+                            }
+                        )
+                    ],
+                }
+            )
+
+        def lines(move):
+            return sorted(
+                (
+                    ml.display_type,
+                    ml.account_id.id,
+                    ml.balance,
+                    tuple(ml.tax_ids.ids),
+                    ml.date_maturity,
+                )
+                for ml in move.line_ids
+            )
+
+        self.assertEqual(line.tax_ids, tax)
+        self.assertEqual(len(invoice.line_ids), 3)  # product, tax, receivable
+        self.assertEqual(lines(invoice), lines(by_hand))
+        self.assertEqual(invoice.amount_total, by_hand.amount_total)
+        self.assertEqual(invoice.invoice_date_due, by_hand.invoice_date_due)
+        self.assertFalse(invoice.is_manually_modified)
+        self.assertFalse(by_hand.is_manually_modified)
+
     def test_today_is_the_company_date(self):
         """At 23:30 UTC on 9 March it is already 10 March in Auckland: the company's date counts."""
         self.company.service_calendar_id.tz = "Pacific/Auckland"
