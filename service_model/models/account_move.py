@@ -3,6 +3,10 @@ from collections import Counter
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+# context key: a batch of invoices created and posted by billing (see
+# write, _service_post and _get_next_sequence_format)
+BILLING_BATCH = "service_billing_batch"
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -34,15 +38,13 @@ class AccountMove(models.Model):
         return res
 
     def write(self, vals):
-        # Billing's create (``service_billing_create``): Odoo's create ends by
+        # Billing's create (``BILLING_BATCH``): Odoo's create ends by
         # resetting ``is_manually_modified`` on the moves it made (its own
         # syncing set it) with a full write(), which syncs again every tax and
         # payment term line that the create has just synced, a sixth of
         # billing a batch. That flag is no input of the lines: the reset is
         # written without syncing them again (the balance is still checked).
-        if self.env.context.get("service_billing_create") and vals == {
-            "is_manually_modified": False
-        }:
+        if self.env.context.get(BILLING_BATCH) and vals == {"is_manually_modified": False}:
             return super(AccountMove, self.with_context(skip_invoice_sync=True)).write(vals)
         return super().write(vals)
 
@@ -114,21 +116,15 @@ class AccountMove(models.Model):
         on Post" by assignment, which runs a full ``account.move.write()`` per
         invoice, about a tenth of billing a batch. Billing creates the
         invoices it posts with that value already (a move created and posted
-        in one transaction tracks neither), and any other move is given it
-        here with one tracked ``write()`` per value. Odoo's assignment then
-        finds each value already set: the field is protected on these moves
-        during ``_post``, so that assigning an unchanged value updates nothing
-        instead of calling ``write()`` again (a protected assignment writes
-        only the records whose value differs, and none does). Returns the
-        posted invoices.
+        in one transaction tracks neither). On the moves that hold it, the
+        field is protected during ``_post``: assigning the unchanged value
+        then updates nothing instead of calling ``write()`` again (a protected
+        assignment writes only the records whose value differs). Any other
+        move gets Odoo's write. Returns the posted invoices.
         """
-        to_check = self.filtered(lambda move: move.checked != move.journal_id.autocheck_on_post)
-        for checked, moves in to_check.grouped(
-            lambda move: move.journal_id.autocheck_on_post
-        ).items():
-            moves.write({"checked": checked})
-        with self.env.protecting([self._fields["checked"]], self):
-            return self.with_context(service_batch_numbering=True)._post(soft=False)
+        checked = self.filtered(lambda move: move.checked == move.journal_id.autocheck_on_post)
+        with self.env.protecting([self._fields["checked"]], checked):
+            return self.with_context(**{BILLING_BATCH: True})._post(soft=False)
 
     def _get_next_sequence_format(self):
         """Odoo's next number format, worked out once per batch for moves that share its inputs.
@@ -136,7 +132,7 @@ class AccountMove(models.Model):
         Posting numbers the moves one by one; for each, Odoo searches the
         journal's reference move, reads its last number and parses its format
         (three queries, one of them flushing the previous move's name). In a
-        batch posted by billing (``service_batch_numbering``), a move without
+        batch posted by billing (``BILLING_BATCH``), a move without
         a number whose journal, type, payment flag and date are those of a
         move numbered before it in the same transaction would get the same
         format (the moves between are this batch's, numbered in that format),
@@ -146,7 +142,7 @@ class AccountMove(models.Model):
         itself still comes from Odoo's counter, and a savepoint rolled back
         clears both. Anywhere else, this is Odoo's method.
         """
-        if not self.env.context.get("service_batch_numbering") or self.name not in (False, "/"):
+        if not self.env.context.get(BILLING_BATCH) or self.name not in (False, "/"):
             return super()._get_next_sequence_format()
         formats = self.env.cr.precommit.data.setdefault("service_model.sequence_formats", {})
         key = (
@@ -158,7 +154,9 @@ class AccountMove(models.Model):
         if key in formats:
             format_string, format_values = formats[key]
             counter = dict(format_values, seq=0)
-            if (format_string.format(**counter), self.journal_id) in self._get_sequence_cache():
+            # the key of Odoo's counter in _locked_increment
+            index = self._sequence_index and self[self._sequence_index]
+            if (format_string.format(**counter), index) in self._get_sequence_cache():
                 return format_string, dict(format_values)
         format_string, format_values = super()._get_next_sequence_format()
         formats[key] = (format_string, dict(format_values))
