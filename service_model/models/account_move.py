@@ -6,6 +6,11 @@ from odoo.tools import SQL
 # context key: a batch of invoices created and posted by billing (see
 # write, _service_post and _get_next_sequence_format)
 BILLING_BATCH = "service_billing_batch"
+# Odoo's writes in that batch that change no input of the invoice lines (see write)
+_UNSYNCED_BATCH_WRITES = (
+    {"is_manually_modified": False},  # the end of create
+    {"state": "posted", "posted_before": True},  # _post
+)
 
 
 class AccountMove(models.Model):
@@ -38,13 +43,18 @@ class AccountMove(models.Model):
         return res
 
     def write(self, vals):
-        # Billing's create (``BILLING_BATCH``): Odoo's create ends by
-        # resetting ``is_manually_modified`` on the moves it made (its own
-        # syncing set it) with a full write(), which syncs again every tax and
-        # payment term line that the create has just synced, a sixth of
-        # billing a batch. That flag is no input of the lines: the reset is
-        # written without syncing them again (the balance is still checked).
-        if self.env.context.get(BILLING_BATCH) and vals == {"is_manually_modified": False}:
+        # In billing's batch (``BILLING_BATCH``) two of Odoo's writes change
+        # nothing the invoice lines are made of, yet each syncs every tax and
+        # payment term line again (``_sync_dynamic_lines``: a snapshot of
+        # every line before and after, compared key by key):
+        # - create's reset of ``is_manually_modified`` on the moves it made
+        #   (its own syncing set it), a sixth of billing a batch;
+        # - ``_post``'s write of the state, a tenth; any change posting makes
+        #   to the lines' inputs (a date moved out of a locked period, a
+        #   missing invoice date) is a write of its own, synced as usual.
+        # Those two are written without the second sync; the balance is
+        # still checked and the lock dates still apply.
+        if self.env.context.get(BILLING_BATCH) and vals in _UNSYNCED_BATCH_WRITES:
             return super(AccountMove, self.with_context(skip_invoice_sync=True)).write(vals)
         return super().write(vals)
 

@@ -523,15 +523,26 @@ class TestBilling(BillingCase):
         )
 
     def test_invoice_lines_are_those_odoo_makes(self):
-        """The invoice's product, tax and receivable lines and its due date are those that
-        Odoo's own create makes of the same values (billing's create skips the second sync
-        of the lines that Odoo's create runs after resetting "manually modified")."""
+        """The posted invoice's product, tax and installment lines and its due dates are those
+        that Odoo's own create and posting make of the same values (billing skips the second
+        sync of the lines that Odoo's create runs after resetting "manually modified", and
+        the one its posting runs when it writes the state)."""
         tax = self.env["account.tax"].create(
             {"name": "Service tax 20%", "amount": 20.0, "type_tax_use": "sale"}
+        )
+        term = self.env["account.payment.term"].create(
+            {
+                "name": "30% now, 70% in 30 days",
+                "line_ids": [
+                    Command.create({"value": "percent", "value_amount": 30.0, "nb_days": 0}),
+                    Command.create({"value": "percent", "value_amount": 70.0, "nb_days": 30}),
+                ],
+            }
         )
         with freeze_time("2024-04-01"):
             sub = self._subs(date_start=date(2024, 4, 1))
             sub.product_id.taxes_id = tax
+            sub.partner_id.property_payment_term_id = term
             sub.action_activate()
             invoice = _invoices(self.env, sub)
             line = invoice.invoice_line_ids
@@ -553,6 +564,7 @@ class TestBilling(BillingCase):
                     ],
                 }
             )
+            by_hand.action_post()
 
         def lines(move):
             return sorted(
@@ -560,14 +572,18 @@ class TestBilling(BillingCase):
                     ml.display_type,
                     ml.account_id.id,
                     ml.balance,
+                    ml.amount_residual,
                     tuple(ml.tax_ids.ids),
                     ml.date_maturity,
                 )
                 for ml in move.line_ids
             )
 
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(by_hand.state, "posted")
+        self.assertEqual(invoice.invoice_payment_term_id, term)
         self.assertEqual(line.tax_ids, tax)
-        self.assertEqual(len(invoice.line_ids), 3)  # product, tax, receivable
+        self.assertEqual(len(invoice.line_ids), 4)  # product, tax, two installments
         self.assertEqual(lines(invoice), lines(by_hand))
         self.assertEqual(invoice.amount_total, by_hand.amount_total)
         self.assertEqual(invoice.invoice_date_due, by_hand.invoice_date_due)
@@ -873,31 +889,42 @@ class TestBillingRoles(BillingCase):
             # created and posted in one transaction, neither tracks the change
             self.assertEqual(self._tracked(invoice, "checked"), self._tracked(by_hand, "checked"))
 
-    def test_posting_writes_each_batch_not_each_invoice(self):
-        """Odoo's posting assigns "Checked" invoice by invoice, a full write() each; billing
-        writes it once per batch, so the writes of a batch do not grow with its size."""
-        writes = {}
+    def _calls_per_batch(self, method):
+        """``{batch size: calls of account.move's method}`` while billing year 2 of a batch
+        of 3 and of 12 new subscriptions (all posted, all checked)."""
+        calls = {}
         AccountMove = type(self.env["account.move"])
-        original = AccountMove.write
+        original = getattr(AccountMove, method)
 
-        def counting_write(records, vals):
-            writes[size] += 1
-            return original(records, vals)
+        def counting(records, *args, **kwargs):
+            calls[size] += 1
+            return original(records, *args, **kwargs)
 
         for day, size in ((1, 3), (2, 12)):
             with freeze_time(date(2024, 4, day)):
                 subs = self._subs(count=size, date_start=date(2024, 4, day))
                 subs.action_activate()
-            writes[size] = 0
-            with (
-                freeze_time(date(2025, 4, day)),
-                patch.object(AccountMove, "write", counting_write),
-            ):
+            calls[size] = 0
+            with freeze_time(date(2025, 4, day)), patch.object(AccountMove, method, counting):
                 invoices = subs._bill_due_periods(2)
             self.assertEqual(len(invoices), size)
+            self.assertEqual(set(invoices.mapped("state")), {"posted"})
             self.assertTrue(all(invoices.mapped("checked")))
+        return calls
+
+    def test_posting_writes_each_batch_not_each_invoice(self):
+        """Odoo's posting assigns "Checked" invoice by invoice, a full write() each; billing
+        writes it once per batch, so the writes of a batch do not grow with its size."""
+        writes = self._calls_per_batch("write")
         self.assertTrue(writes[3])
         self.assertEqual(writes[3], writes[12], writes)
+
+    def test_posting_syncs_no_line_again(self):
+        """Billing a batch syncs its invoice lines when it creates them, not again for
+        Odoo's reset of "manually modified" nor for posting's write of the state."""
+        # _sync_tax_lines is entered by every sync of the lines that is not skipped
+        syncs = self._calls_per_batch("_sync_tax_lines")
+        self.assertEqual(syncs, {3: 1, 12: 1}, "one sync per batch: the create's")
 
     def test_companies_do_not_see_each_others_billing(self):
         sub = self._billed_sub()
