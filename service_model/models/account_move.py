@@ -5,7 +5,7 @@ from odoo.tools import SQL
 
 # context key: a batch of invoices created and posted by billing (see
 # write, _service_post and _get_next_sequence_format)
-BILLING_BATCH = "service_billing_batch"
+BILLING_BATCH_CONTEXT = "service_billing_batch"
 # Odoo's writes in that batch that change no input of the invoice lines (see write)
 _UNSYNCED_BATCH_WRITES = (
     {"is_manually_modified": False},  # the end of create
@@ -43,7 +43,7 @@ class AccountMove(models.Model):
         return res
 
     def write(self, vals):
-        # In billing's batch (``BILLING_BATCH``) two of Odoo's writes change
+        # In billing's batch (``BILLING_BATCH_CONTEXT``) two of Odoo's writes change
         # nothing the invoice lines are made of, yet each syncs every tax and
         # payment term line again (``_sync_dynamic_lines``: a snapshot of
         # every line before and after, compared key by key):
@@ -54,7 +54,7 @@ class AccountMove(models.Model):
         #   missing invoice date) is a write of its own, synced as usual.
         # Those two are written without the second sync; the balance is
         # still checked and the lock dates still apply.
-        if self.env.context.get(BILLING_BATCH) and vals in _UNSYNCED_BATCH_WRITES:
+        if self.env.context.get(BILLING_BATCH_CONTEXT) and vals in _UNSYNCED_BATCH_WRITES:
             return super(AccountMove, self.with_context(skip_invoice_sync=True)).write(vals)
         return super().write(vals)
 
@@ -120,7 +120,11 @@ class AccountMove(models.Model):
         self.invalidate_recordset(["message_follower_ids", "message_partner_ids"])
 
     def _service_post(self):
-        """Post these new service invoices: Odoo's ``_post``, without a write() per invoice.
+        """Post these new service invoices: Odoo's ``_post``, in billing's batch.
+
+        Under ``BILLING_BATCH_CONTEXT`` the batch is numbered with one format
+        per journal, type and date (``_get_next_sequence_format``) and the
+        state is written without a second sync of the lines (``write``).
 
         ``_post`` sets each move's ``checked`` from its journal's "Auto-Check
         on Post" by assignment, which runs a full ``account.move.write()`` per
@@ -130,11 +134,13 @@ class AccountMove(models.Model):
         field is protected during ``_post``: assigning the unchanged value
         then updates nothing instead of calling ``write()`` again (a protected
         assignment writes only the records whose value differs). Any other
-        move gets Odoo's write. Returns the posted invoices.
+        move gets Odoo's write. Returns the posted invoices, in the caller's
+        environment (the batch's key ends with the batch).
         """
         checked = self.filtered(lambda move: move.checked == move.journal_id.autocheck_on_post)
         with self.env.protecting([self._fields["checked"]], checked):
-            return self.with_context(**{BILLING_BATCH: True})._post(soft=False)
+            posted = self.with_context(**{BILLING_BATCH_CONTEXT: True})._post(soft=False)
+        return posted.with_env(self.env)
 
     def _get_next_sequence_format(self):
         """Odoo's next number format, worked out once per batch for moves that share its inputs.
@@ -142,7 +148,7 @@ class AccountMove(models.Model):
         Posting numbers the moves one by one; for each, Odoo searches the
         journal's reference move, reads its last number and parses its format
         (three queries, one of them flushing the previous move's name). In a
-        batch posted by billing (``BILLING_BATCH``), a move without
+        batch posted by billing (``BILLING_BATCH_CONTEXT``), a move without
         a number whose journal, type, payment flag and date are those of a
         move numbered before it in the same transaction would get the same
         format (the moves between are this batch's, numbered in that format),
@@ -152,7 +158,7 @@ class AccountMove(models.Model):
         itself still comes from Odoo's counter, and a savepoint rolled back
         clears both. Anywhere else, this is Odoo's method.
         """
-        if not self.env.context.get(BILLING_BATCH) or self.name not in (False, "/"):
+        if not self.env.context.get(BILLING_BATCH_CONTEXT) or self.name not in (False, "/"):
             return super()._get_next_sequence_format()
         formats = self.env.cr.precommit.data.setdefault("service_model.sequence_formats", {})
         key = (

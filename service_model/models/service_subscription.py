@@ -9,7 +9,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..lib import billing_schedule as schedule
-from .account_move import BILLING_BATCH
+from .account_move import BILLING_BATCH_CONTEXT
 
 _logger = logging.getLogger(__name__)
 
@@ -300,7 +300,9 @@ class ServiceSubscription(models.Model):
         moves = (
             self.env["account.move"]
             .with_context(
-                mail_create_nolog=True, mail_create_nosubscribe=True, **{BILLING_BATCH: True}
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+                **{BILLING_BATCH_CONTEXT: True},
             )
             .create(vals_list)
             .with_env(self.env)

@@ -13,6 +13,7 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.addons.account.models.sequence_mixin import SequenceMixin
 from odoo.addons.base.models.ir_cron import CompletionStatus
 from odoo.addons.service_model.models import service_subscription as subscription_module
+from odoo.addons.service_model.models.account_move import BILLING_BATCH_CONTEXT
 from odoo.addons.service_model.models.service_subscription import (
     BILLING_CRONS,
     ServiceSubscription,
@@ -205,6 +206,15 @@ class TestBilling(BillingCase):
         self.assertEqual(sub.billing_period_ids[0].state, "draft")
         # as Odoo does, a draft invoice has no follower yet: posting subscribes the customer
         self.assertFalse(invoice.message_partner_ids)
+        # posted later in a batch of billing's: numbered and followed, and the batch's
+        # context key does not outlive the batch
+        self.company.sale_lock_date = False
+        posted = invoice._service_post()
+        self.assertEqual(posted, invoice)
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.name, "INV/2025/00001")
+        self.assertEqual(invoice.message_partner_ids, sub.partner_id)
+        self.assertNotIn(BILLING_BATCH_CONTEXT, posted.env.context)
 
     @freeze_time("2025-06-15")
     def test_activation_needs_a_price_and_a_started_period(self):
